@@ -1,0 +1,47 @@
+// Typed, frozen configuration parsed from the Worker's vars and secrets: the
+// seed's config.py. A bad variable fails here, by name, not deep in a task.
+import { z } from "zod";
+
+const configSchema = z.object({
+	APP_ENV: z.enum(["development", "production", "test"]),
+	MAIL_FROM: z.email().max(254),
+	MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(65_536),
+});
+
+export type Config = Readonly<{
+	appEnv: "development" | "production" | "test";
+	mailFrom: string;
+	/** Domain of MAIL_FROM; right-hand side of the Message-IDs we mint. */
+	mailDomain: string;
+	/** Largest request body accepted, in bytes; larger ones get 413. */
+	maxBodyBytes: number;
+}>;
+
+export class ConfigError extends Error {
+	override readonly name = "ConfigError";
+	constructor(readonly issues: { variable: string; message: string }[]) {
+		super(`Invalid Worker configuration: ${issues.map((i) => `${i.variable}: ${i.message}`).join("; ")}`);
+	}
+}
+
+/** Only the string vars are read; bindings are taken by createContext. */
+export type ConfigVars = { [K in keyof z.input<typeof configSchema>]?: unknown };
+
+export function parseConfig(vars: ConfigVars): Config {
+	const parsed = configSchema.safeParse(vars);
+	if (!parsed.success) {
+		throw new ConfigError(
+			parsed.error.issues.map((issue) => ({
+				variable: String(issue.path[0] ?? "(env)"),
+				message: issue.message,
+			})),
+		);
+	}
+	const env = parsed.data;
+	return Object.freeze({
+		appEnv: env.APP_ENV,
+		mailFrom: env.MAIL_FROM,
+		mailDomain: env.MAIL_FROM.slice(env.MAIL_FROM.lastIndexOf("@") + 1),
+		maxBodyBytes: env.MAX_BODY_BYTES,
+	});
+}

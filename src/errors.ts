@@ -1,0 +1,30 @@
+// The one error class. Every failure a client sees is an AppError with a
+// machine-readable code, rendered by the app's onError as one JSON shape.
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export type ErrorCode =
+	| "validation_error"
+	| "invalid_json"
+	| "unsupported_media_type"
+	| "payload_too_large"
+	| "not_found"
+	| "method_not_allowed"
+	| "conflict"
+	| "queue_unavailable"
+	| "config_error"
+	| "internal_error";
+
+export class AppError extends HTTPException {
+	constructor(
+		status: ContentfulStatusCode,
+		readonly code: ErrorCode,
+		message: string,
+		readonly details?: unknown,
+		readonly headers?: Record<string, string>,
+	) {
+		super(status, { message });
+	}
+}
+
+export const notFound = (what: string) => new AppError(404, "not_found", `${what} not found`);

@@ -1,0 +1,33 @@
+// Structured logging: one JSON object per line, which Workers Logs indexes.
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+	debug(msg: string, fields?: LogFields): void;
+	info(msg: string, fields?: LogFields): void;
+	warn(msg: string, fields?: LogFields): void;
+	error(msg: string, fields?: LogFields): void;
+	child(fields: LogFields): Logger;
+}
+
+type Level = "debug" | "info" | "warn" | "error";
+
+export function createLogger(base: LogFields = {}): Logger {
+	const write = (level: Level, msg: string, fields?: LogFields) => {
+		const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...base, ...fields });
+		if (level === "error") console.error(line);
+		else if (level === "warn") console.warn(line);
+		else console.log(line);
+	};
+	return {
+		debug: (msg, fields) => write("debug", msg, fields),
+		info: (msg, fields) => write("info", msg, fields),
+		warn: (msg, fields) => write("warn", msg, fields),
+		error: (msg, fields) => write("error", msg, fields),
+		child: (fields) => createLogger({ ...base, ...fields }),
+	};
+}
+
+/** An Error's message without its stack; anything else as a string. */
+export function errorMessage(err: unknown): string {
+	return err instanceof Error ? err.message : String(err);
+}

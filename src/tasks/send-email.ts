@@ -1,0 +1,31 @@
+// send_email(recipient, subject, body): the seed's first task.
+import { z } from "zod";
+import { defineTask } from "./define";
+
+/** Field rules shared by the task input and the HTTP body. */
+export const emailAddress = z.email({ error: "must be an email address" }).max(254);
+export const emailSubject = z
+	.string()
+	.min(1)
+	.refine((s) => !/[\r\n]/.test(s), { error: "must not contain line breaks" })
+	// RFC 5322 caps a line at 998 octets; the subject must fit on one.
+	.refine((s) => new TextEncoder().encode(s).length <= 998, { error: "must be at most 998 bytes in UTF-8" });
+export const emailBody = z.string().max(50_000);
+
+export const sendEmail = defineTask({
+	name: "send_email",
+	input: z.object({ recipient: emailAddress, subject: emailSubject, body: emailBody }).strict(),
+	async run(ctx, { recipient, subject, body }, task) {
+		await ctx.mailer.send({
+			to: recipient,
+			subject,
+			text: body,
+			// Derived from the task id: a resend of the same task is the same
+			// message. Cloudflare's send_email replaces Message-ID with its own, so
+			// the id also travels in X-Task-Id, which it keeps.
+			messageId: `<task-${task.id}@${ctx.config.mailDomain}>`,
+			headers: { "X-Task-Id": task.id },
+		});
+		return `Email sent to ${recipient}`;
+	},
+});
