@@ -1,0 +1,19 @@
+// Liveness: answers without touching D1 or the queue.
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../http/app-env";
+
+export const health = createRouter().openapi(
+	createRoute({
+		method: "get",
+		path: "/health",
+		tags: ["System"],
+		summary: "Liveness check",
+		responses: {
+			200: {
+				content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } },
+				description: "The Worker is up and configured",
+			},
+		},
+	}),
+	(c) => c.json({ status: "ok" as const }, 200),
+);

@@ -1,0 +1,69 @@
+// Users: the rows process_user_data works on.
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { users as usersTable } from "../db/schema";
+import { AppError, notFound } from "../errors";
+import { createRouter } from "../http/app-env";
+import { errorResponse, idParam, toUserBody, userBody } from "../http/schemas";
+import { emailAddress } from "../tasks/send-email";
+
+const createUserBody = z
+	.object({
+		email: emailAddress.openapi({ example: "ada@example.com" }),
+		name: z.string().trim().min(1).max(200).optional().openapi({ example: "Ada Lovelace" }),
+	})
+	.strict()
+	.openapi("CreateUserRequest");
+
+export const users = createRouter()
+	.openapi(
+		createRoute({
+			method: "post",
+			path: "/users",
+			tags: ["Users"],
+			summary: "Create a user",
+			request: { body: { required: true, content: { "application/json": { schema: createUserBody } } } },
+			responses: {
+				201: { content: { "application/json": { schema: userBody } }, description: "The new user" },
+				400: errorResponse("The body is not valid JSON or fails validation"),
+				409: errorResponse("A user with this email exists"),
+				415: errorResponse("The body is not application/json"),
+			},
+		}),
+		async (c) => {
+			const { email, name } = c.req.valid("json");
+			const now = new Date();
+			// One statement: the unique index decides, so two racing creates
+			// cannot both succeed.
+			const [row] = await c.var.ctx.db
+				.insert(usersTable)
+				.values({ email, name: name ?? null, createdAt: now, updatedAt: now })
+				.onConflictDoNothing({ target: usersTable.email })
+				.returning();
+			if (!row) throw new AppError(409, "conflict", "A user with this email already exists");
+			return c.json(toUserBody(row), 201, { Location: `/users/${row.id}` });
+		},
+	)
+	.openapi(
+		createRoute({
+			method: "get",
+			path: "/users/{id}",
+			tags: ["Users"],
+			summary: "Read a user",
+			request: { params: z.object({ id: idParam("id") }) },
+			responses: {
+				200: { content: { "application/json": { schema: userBody } }, description: "The user" },
+				400: errorResponse("id is not a positive integer"),
+				404: errorResponse("No such user"),
+			},
+		}),
+		async (c) => {
+			const row = await c.var.ctx.db
+				.select()
+				.from(usersTable)
+				.where(eq(usersTable.id, c.req.valid("param").id))
+				.get();
+			if (!row) throw notFound("User");
+			return c.json(toUserBody(row), 200);
+		},
+	);
