@@ -1,0 +1,52 @@
+// The email as built by mimetext and handed to the real send_email binding,
+// parsed back with postal-mime.
+import { env } from "cloudflare:workers";
+import PostalMime from "postal-mime";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { apply } from "../src/tasks/eager";
+import { sendEmail } from "../src/tasks/send-email";
+import { rawMime, testContext } from "./helpers";
+
+afterEach(() => vi.restoreAllMocks());
+
+async function sendAndCapture(input: { recipient: string; subject: string; body: string }) {
+	const send = vi.spyOn(env.MAILER, "send");
+	const task = await apply(testContext(), sendEmail, input);
+	expect(send).toHaveBeenCalledTimes(1);
+	const message = send.mock.calls[0]?.[0];
+	const raw = rawMime(message);
+	return { task, message, raw, parsed: await PostalMime.parse(raw) };
+}
+
+describe("send_email", () => {
+	it("hands the binding a message with the right envelope and headers", async () => {
+		const { task, message, parsed } = await sendAndCapture({ recipient: "ada@example.com", subject: "Welcome", body: "Hello" });
+
+		expect(message).toMatchObject({ from: "tasks@edge-tasks.dev", to: "ada@example.com" });
+		expect(parsed.from?.address).toBe("tasks@edge-tasks.dev");
+		expect(parsed.to?.map((a) => a.address)).toEqual(["ada@example.com"]);
+		expect(parsed.subject).toBe("Welcome");
+		expect(parsed.messageId).toBe(`<task-${task.id}@edge-tasks.dev>`);
+		expect(parsed.headers.find((h) => h.key === "x-task-id")?.value).toBe(task.id);
+		expect(Date.parse(parsed.date ?? "")).toBeGreaterThan(Date.now() - 60_000);
+		expect(parsed.text).toBe("Hello");
+		expect(task).toMatchObject({ status: "SUCCESS", result: "Email sent to ada@example.com" });
+	});
+
+	it("encodes a non-ASCII subject and body as UTF-8 and round-trips them", async () => {
+		const subject = "Grüße aus Zürich — 日本語 ✓";
+		const body = "Hällo wörld\nzweite Zeile ✓";
+		const { raw, parsed } = await sendAndCapture({ recipient: "ada@example.com", subject, body });
+
+		expect(raw).toMatch(/^Subject: =\?utf-8\?B\?[A-Za-z0-9+/=]+\?=$/m);
+		expect(raw).toMatch(/^Content-Type: text\/plain; charset=UTF-8$/m);
+		expect(raw).toMatch(/^Content-Transfer-Encoding: base64$/m);
+		// Every line is 7-bit and short, as SMTP wants.
+		for (const line of raw.split("\r\n")) {
+			expect(line).toMatch(/^[\x20-\x7e]*$/);
+			expect(line.length).toBeLessThanOrEqual(998);
+		}
+		expect(parsed.subject).toBe(subject);
+		expect(parsed.text).toBe(body);
+	});
+});

@@ -1,0 +1,64 @@
+// Shared test plumbing. Requests go through the Worker's own fetch handler with
+// the test env, so spies on env bindings see the Worker's calls.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { vi } from "vitest";
+import { createContext } from "../src/context";
+import { users } from "../src/db/schema";
+import worker from "../src/index";
+import { getTask } from "../src/tasks/store";
+
+export const BASE = "https://edge-tasks.test";
+
+export async function call(path: string, init: RequestInit = {}): Promise<Response> {
+	const ctx = createExecutionContext();
+	const res = await worker.fetch(new Request(`${BASE}${path}`, init), env, ctx);
+	await waitOnExecutionContext(ctx);
+	return res;
+}
+
+export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+	return call(path, {
+		method: "POST",
+		headers: { "content-type": "application/json", ...headers },
+		body: typeof body === "string" ? body : JSON.stringify(body),
+	});
+}
+
+export const testContext = () => createContext(env, { test: true });
+
+/** Row counts of every table the API writes. */
+export async function rowCounts(): Promise<{ tasks: number; users: number }> {
+	const row = await env.DB.prepare("SELECT (SELECT count(*) FROM tasks) AS tasks, (SELECT count(*) FROM users) AS users").first<{
+		tasks: number;
+		users: number;
+	}>();
+	if (!row) throw new Error("count query returned nothing");
+	return row;
+}
+
+export async function createUser(email = `${crypto.randomUUID()}@example.com`, name: string | null = "Test User") {
+	const [row] = await testContext().db.insert(users).values({ email, name }).returning();
+	if (!row) throw new Error("insert returned nothing");
+	return row;
+}
+
+/** Waits for the real queue consumer to bring a task to a final state. */
+export async function waitForFinal(id: string, timeout = 5000) {
+	const db = testContext().db;
+	return vi.waitUntil(
+		async () => {
+			const row = await getTask(db, id);
+			return row && ["SUCCESS", "FAILURE", "REVOKED"].includes(row.status) ? row : undefined;
+		},
+		{ timeout, interval: 20 },
+	);
+}
+
+/** The raw MIME of a message handed to the send_email binding. Locally,
+ * Miniflare's EmailMessage keeps it under this key. */
+export function rawMime(message: unknown): string {
+	const raw = (message as Record<string, unknown>)["EmailMessage::raw"];
+	if (typeof raw !== "string") throw new Error("EmailMessage carries no raw MIME string");
+	return raw;
+}

@@ -1,0 +1,38 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { call } from "./helpers";
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("HTTP errors", () => {
+	it("answers health", async () => {
+		const res = await call("/health");
+		expect(res.status).toBe(200);
+		expect(await res.json()).toEqual({ status: "ok" });
+	});
+
+	it("answers 404 JSON for an unknown route, with the request id", async () => {
+		const res = await call("/nope", { headers: { "X-Request-Id": "req-123" } });
+		expect(res.status).toBe(404);
+		expect(res.headers.get("X-Request-Id")).toBe("req-123");
+		expect(await res.json()).toEqual({ error: { code: "not_found", message: "Route not found", request_id: "req-123" } });
+	});
+
+	it("answers 405 with Allow for a known path under another method", async () => {
+		const res = await call("/send-email", { method: "DELETE" });
+		expect(res.status).toBe(405);
+		expect(res.headers.get("Allow")).toBe("POST");
+		expect(await res.json()).toMatchObject({ error: { code: "method_not_allowed" } });
+	});
+
+	it("answers a generic 500 without internals when D1 fails", async () => {
+		vi.spyOn(env.DB, "prepare").mockImplementation(() => {
+			throw new Error("D1_ERROR: disk I/O error at /var/secret/path");
+		});
+		const res = await call("/users/1");
+		expect(res.status).toBe(500);
+		const text = await res.text();
+		expect(JSON.parse(text)).toMatchObject({ error: { code: "internal_error", message: "Internal server error" } });
+		expect(text).not.toContain("secret");
+	});
+});

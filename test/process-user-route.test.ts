@@ -1,0 +1,41 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { getTask } from "../src/tasks/store";
+import { call, rowCounts, testContext } from "./helpers";
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("POST /process-user/:user_id", () => {
+	it("queues process_user_data and answers 202 with the id", async () => {
+		const send = vi.spyOn(env.TASKS, "send");
+		const res = await call("/process-user/42", { method: "POST" });
+
+		expect(res.status).toBe(202);
+		const { task_id } = await res.json<{ task_id: string }>();
+		expect(res.headers.get("Location")).toBe(`/tasks/${task_id}`);
+		expect(await getTask(testContext().db, task_id)).toMatchObject({ name: "process_user_data", payload: { user_id: 42 } });
+		expect(send.mock.calls[0]?.[0]).toEqual({ id: task_id, name: "process_user_data", input: { user_id: 42 } });
+	});
+
+	it.each(["0", "-1", "abc", "1.5", "1e3", "007", "99999999999999999999"])(
+		"rejects user_id %s with 400 and writes nothing",
+		async (id) => {
+			const send = vi.spyOn(env.TASKS, "send");
+			const before = await rowCounts();
+			const res = await call(`/process-user/${id}`, { method: "POST" });
+
+			expect(res.status).toBe(400);
+			const body = await res.json<{ error: { code: string; details: { path: string }[] } }>();
+			expect(body.error.code).toBe("validation_error");
+			expect(body.error.details[0]?.path).toBe("user_id");
+			expect(await rowCounts()).toEqual(before);
+			expect(send).not.toHaveBeenCalled();
+		},
+	);
+
+	it("answers 405 with Allow for GET", async () => {
+		const res = await call("/process-user/1");
+		expect(res.status).toBe(405);
+		expect(res.headers.get("Allow")).toBe("POST");
+	});
+});
