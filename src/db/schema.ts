@@ -1,7 +1,7 @@
 // The drizzle schema: the seed's models.py plus the result backend. SQL
 // migrations in migrations/ are generated from this file (npm run db:generate).
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { TASK_STATES } from "../tasks/states";
 
 // Milliseconds since the epoch, as an integer, computed by SQLite itself.
@@ -31,6 +31,10 @@ export const tasks = sqliteTable(
 		startedAt: timestamp("started_at"),
 		finishedAt: timestamp("finished_at"),
 		updatedAt: timestamp("updated_at").notNull().default(now),
+		/** While STARTED: until when the claiming delivery owns the run. */
+		leaseExpiresAt: timestamp("lease_expires_at"),
+		/** While RETRY: when the next attempt is due. */
+		nextAttemptAt: timestamp("next_attempt_at"),
 	},
 	(t) => [
 		check("tasks_status_check", sql.raw(`status IN (${TASK_STATES.map((s) => `'${s}'`).join(", ")})`)),
@@ -38,6 +42,34 @@ export const tasks = sqliteTable(
 		index("tasks_name_created_idx").on(t.name, t.createdAt),
 		index("tasks_created_idx").on(t.createdAt),
 	],
+);
+
+/** Side effects a task has completed, so a re-run can skip them (TaskInfo.once). */
+export const taskEffects = sqliteTable(
+	"task_effects",
+	{
+		taskId: text("task_id")
+			.notNull()
+			.references(() => tasks.id, { onDelete: "cascade" }),
+		key: text("key").notNull(),
+		value: text("value", { mode: "json" }).notNull(),
+		recordedAt: timestamp("recorded_at").notNull().default(now),
+	},
+	(t) => [primaryKey({ columns: [t.taskId, t.key] })],
+);
+
+/** Idempotency-Key header values: one key, one task, until it expires. */
+export const idempotencyKeys = sqliteTable(
+	"idempotency_keys",
+	{
+		key: text("key").primaryKey(),
+		/** Hash of the task name and its validated input. */
+		fingerprint: text("fingerprint").notNull(),
+		taskId: text("task_id").notNull(),
+		createdAt: timestamp("created_at").notNull().default(now),
+		expiresAt: timestamp("expires_at").notNull(),
+	},
+	(t) => [index("idempotency_keys_expires_idx").on(t.expiresAt)],
 );
 
 export type UserRow = typeof users.$inferSelect;

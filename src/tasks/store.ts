@@ -1,9 +1,13 @@
-// The result backend: every read and write of the tasks table goes through here.
-import { and, eq, inArray, sql } from "drizzle-orm";
+// The result backend: every read and write of the tasks table goes through here,
+// and every state change through transition(), which enforces TRANSITIONS.
+import { and, eq, inArray, lte, ne, or, type SQL, sql } from "drizzle-orm";
+import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
-import { type TaskRow, tasks } from "../db/schema";
+import { type TaskRow, taskEffects, tasks } from "../db/schema";
 import type { Json } from "./define";
-import { RUNNABLE_STATES } from "./states";
+import { sourcesOf, type TaskState } from "./states";
+
+type TaskUpdate = Omit<SQLiteUpdateSetSource<typeof tasks>, "id" | "status">;
 
 export function insertPending(db: Database, task: { id: string; name: string; payload: Json }, now = new Date()) {
 	return db.insert(tasks).values({ ...task, status: "PENDING", createdAt: now, updatedAt: now });
@@ -14,33 +18,79 @@ export async function getTask(db: Database, id: string): Promise<TaskRow | undef
 }
 
 /**
- * Moves a runnable task to STARTED and counts the attempt, atomically: of two
- * deliveries racing for the same task, exactly one gets the row back.
+ * Moves task `id` to `to` if its current state allows it (and `also` holds),
+ * in one conditional UPDATE. Returns the updated row, or undefined when the
+ * move was not allowed: concurrent writers cannot both win.
  */
-export async function claim(db: Database, id: string, now = new Date()): Promise<TaskRow | undefined> {
-	const [row] = await db
+export function transition(db: Database, id: string, to: TaskState, set: TaskUpdate, now: Date, also?: SQL) {
+	return db
 		.update(tasks)
-		.set({ status: "STARTED", attempts: sql`${tasks.attempts} + 1`, startedAt: now, updatedAt: now })
-		.where(and(eq(tasks.id, id), inArray(tasks.status, [...RUNNABLE_STATES])))
+		.set({ ...set, status: to, updatedAt: now })
+		.where(and(eq(tasks.id, id), inArray(tasks.status, sourcesOf(to)), also))
 		.returning();
-	return row;
 }
 
-export async function markSuccess(db: Database, id: string, result: Json, now = new Date()) {
-	const [row] = await db
-		.update(tasks)
-		.set({ status: "SUCCESS", result, error: null, finishedAt: now, updatedAt: now })
-		.where(and(eq(tasks.id, id), eq(tasks.status, "STARTED")))
-		.returning();
-	return row;
+const first = async <T>(rows: Promise<T[]>): Promise<T | undefined> => (await rows)[0];
+
+/**
+ * Claims a task for one run: PENDING or RETRY, or STARTED whose holder's lease
+ * has expired, becomes STARTED with a fresh lease and attempts + 1.
+ */
+export function claim(db: Database, id: string, leaseSeconds: number, now = new Date()) {
+	return first(
+		transition(
+			db,
+			id,
+			"STARTED",
+			{
+				attempts: sql`${tasks.attempts} + 1`,
+				startedAt: now,
+				leaseExpiresAt: new Date(now.getTime() + leaseSeconds * 1000),
+				nextAttemptAt: null,
+			},
+			now,
+			or(ne(tasks.status, "STARTED"), lte(tasks.leaseExpiresAt, now)),
+		),
+	);
 }
 
-/** Final failure. Only an unfinished task can fail: a final state never changes. */
-export async function markFailure(db: Database, id: string, error: string, now = new Date()) {
-	const [row] = await db
-		.update(tasks)
-		.set({ status: "FAILURE", error, finishedAt: now, updatedAt: now })
-		.where(and(eq(tasks.id, id), inArray(tasks.status, ["PENDING", "STARTED", "RETRY"])))
-		.returning();
-	return row;
+// `attempts` fences the finishing writes: a run whose lease expired and whose
+// task was claimed again cannot overwrite the newer run's outcome.
+const heldBy = (attempt: number) => eq(tasks.attempts, attempt);
+
+export function markSuccess(db: Database, id: string, attempt: number, result: Json, now = new Date()) {
+	return first(
+		transition(db, id, "SUCCESS", { result, error: null, finishedAt: now, leaseExpiresAt: null }, now, heldBy(attempt)),
+	);
+}
+
+export function markRetry(db: Database, id: string, attempt: number, error: string, nextAttemptAt: Date, now = new Date()) {
+	return first(transition(db, id, "RETRY", { error, nextAttemptAt, leaseExpiresAt: null }, now, heldBy(attempt)));
+}
+
+/** A failed run (fenced by its attempt) or, without one, any unfinished task. */
+export function markFailure(db: Database, id: string, error: string, now = new Date(), attempt?: number) {
+	return first(
+		transition(
+			db,
+			id,
+			"FAILURE",
+			{ error, finishedAt: now, leaseExpiresAt: null, nextAttemptAt: null },
+			now,
+			attempt === undefined ? undefined : heldBy(attempt),
+		),
+	);
+}
+
+export async function getEffect(db: Database, taskId: string, key: string): Promise<Json | undefined> {
+	const row = await db
+		.select({ value: taskEffects.value })
+		.from(taskEffects)
+		.where(and(eq(taskEffects.taskId, taskId), eq(taskEffects.key, key)))
+		.get();
+	return row?.value as Json | undefined;
+}
+
+export function recordEffect(db: Database, taskId: string, key: string, value: Json, now = new Date()) {
+	return db.insert(taskEffects).values({ taskId, key, value, recordedAt: now }).onConflictDoNothing();
 }
