@@ -6,6 +6,13 @@ const configSchema = z.object({
 	APP_ENV: z.enum(["development", "production", "test"]),
 	MAIL_FROM: z.email().max(254),
 	MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(65_536),
+	TASKS_DEAD_LETTER_QUEUE: z.string().min(1),
+	IDEMPOTENCY_TTL_SECONDS: z.coerce
+		.number()
+		.int()
+		.min(60)
+		.max(30 * 86_400)
+		.default(86_400),
 });
 
 export type Config = Readonly<{
@@ -15,6 +22,10 @@ export type Config = Readonly<{
 	mailDomain: string;
 	/** Largest request body accepted, in bytes; larger ones get 413. */
 	maxBodyBytes: number;
+	/** Name of the queue that collects the task queue's dead letters. */
+	deadLetterQueue: string;
+	/** How long an Idempotency-Key is remembered. */
+	idempotencyTtlSeconds: number;
 }>;
 
 export class ConfigError extends Error {
@@ -43,5 +54,7 @@ export function parseConfig(vars: ConfigVars): Config {
 		mailFrom: env.MAIL_FROM,
 		mailDomain: env.MAIL_FROM.slice(env.MAIL_FROM.lastIndexOf("@") + 1),
 		maxBodyBytes: env.MAX_BODY_BYTES,
+		deadLetterQueue: env.TASKS_DEAD_LETTER_QUEUE,
+		idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
 	});
 }

@@ -1,6 +1,7 @@
 // Eager mode: the seed's send_email.apply(). Runs a task in-process against a
 // context, recording its states in D1 exactly as the consumer would, and
-// returns the finished row. For tests and scripts; it bypasses the queue.
+// returns the finished row. Like Celery's task_always_eager, a retry runs again
+// at once instead of waiting for its delay. For tests and scripts.
 import type { z } from "zod";
 import type { AppContext } from "../context";
 import type { TaskRow } from "../db/schema";
@@ -12,7 +13,11 @@ export async function apply<S extends z.ZodType>(ctx: AppContext, task: TaskDefi
 	const payload = parseInput(task, input);
 	const id = crypto.randomUUID();
 	await insertPending(ctx.db, { id, name: task.name, payload });
-	await execute(ctx, { id, name: task.name, input: payload });
+	const envelope = { id, name: task.name, input: payload };
+	for (let run = 0; run <= task.retry.maxRetries; run++) {
+		const delivery = await execute(ctx, envelope);
+		if (delivery.outcome !== "retry") break;
+	}
 	const row = await getTask(ctx.db, id);
 	if (!row) throw new Error(`task ${id} vanished`);
 	return row;

@@ -6,4 +6,8 @@ import { sendEmail } from "./send-email";
 
 export const allTasks: readonly TaskDefinition[] = [sendEmail, processUserData];
 
-export const registry: ReadonlyMap<string, TaskDefinition> = new Map(allTasks.map((task) => [task.name, task]));
+export type Registry = ReadonlyMap<string, TaskDefinition>;
+
+export const registryOf = (list: readonly TaskDefinition[]): Registry => new Map(list.map((task) => [task.name, task]));
+
+export const registry: Registry = registryOf(allTasks);

@@ -15,16 +15,24 @@ export const emailBody = z.string().max(50_000);
 export const sendEmail = defineTask({
 	name: "send_email",
 	input: z.object({ recipient: emailAddress, subject: emailSubject, body: emailBody }).strict(),
+	retry: { maxRetries: 5, baseDelaySeconds: 5, maxDelaySeconds: 300 },
+	timeoutSeconds: 60,
 	async run(ctx, { recipient, subject, body }, task) {
-		await ctx.mailer.send({
-			to: recipient,
-			subject,
-			text: body,
-			// Derived from the task id: a resend of the same task is the same
-			// message. Cloudflare's send_email replaces Message-ID with its own, so
-			// the id also travels in X-Task-Id, which it keeps.
-			messageId: `<task-${task.id}@${ctx.config.mailDomain}>`,
-			headers: { "X-Task-Id": task.id },
+		// Recorded in D1 once the binding accepts the message: a redelivery after
+		// that (a crash before SUCCESS was written) finds the record and does not
+		// send again.
+		await task.once("email", async () => {
+			const sent = await ctx.mailer.send({
+				to: recipient,
+				subject,
+				text: body,
+				// Derived from the task id: a resend of the same task is recognisably
+				// the same message. Cloudflare's send_email replaces Message-ID with
+				// its own, so the id also travels in X-Task-Id, which it keeps.
+				messageId: `<task-${task.id}@${ctx.config.mailDomain}>`,
+				headers: { "X-Task-Id": task.id },
+			});
+			return { message_id: sent.messageId, provider_message_id: sent.providerMessageId };
 		});
 		return `Email sent to ${recipient}`;
 	},
