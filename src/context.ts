@@ -36,7 +36,7 @@ export function createContext(env: Env, logFields: LogFields = {}): AppContext {
 		config,
 		db,
 		mailer: createMailer(env.MAILER, config.mailFrom),
-		tasks: createTaskProducer(db, env.TASKS, log),
+		tasks: createTaskProducer(db, env.TASKS, config, log),
 		log,
 	};
 }

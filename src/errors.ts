@@ -11,6 +11,7 @@ export type ErrorCode =
 	| "not_found"
 	| "method_not_allowed"
 	| "conflict"
+	| "idempotency_key_reused"
 	| "queue_unavailable"
 	| "config_error"
 	| "internal_error";

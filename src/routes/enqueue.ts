@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { createRouter } from "../http/app-env";
 import { acceptedResponse, errorResponse, idParam } from "../http/schemas";
 import { processUserData } from "../tasks/process-user-data";
+import type { Enqueued } from "../tasks/producer";
 import { emailAddress, emailBody, emailSubject, sendEmail } from "../tasks/send-email";
 
 const sendEmailBody = z
@@ -15,8 +16,28 @@ const sendEmailBody = z
 	.strict()
 	.openapi("SendEmailRequest");
 
-const accepted = (c: Context, taskId: string) =>
-	c.json({ task_id: taskId, status: "queued" as const }, 202, { Location: `/tasks/${taskId}` });
+const idempotencyHeader = z.object({
+	"idempotency-key": z
+		.string()
+		.regex(/^[\x21-\x7e]{1,255}$/, { error: "must be 1 to 255 printable ASCII characters" })
+		.optional()
+		.openapi({
+			description: "Repeat a request safely: the same key with the same body returns the first task (200) and enqueues nothing.",
+			example: "order-1234-welcome-mail",
+		}),
+});
+
+/** 202 for a new task; 200 when an Idempotency-Key replayed an earlier one. */
+const accepted = (c: Context, { id, replayed }: Enqueued) =>
+	c.json({ task_id: id, status: "queued" as const }, replayed ? 200 : 202, { Location: `/tasks/${id}` });
+
+const enqueueResponses = {
+	200: { ...acceptedResponse, description: "Replay: this Idempotency-Key already enqueued this task; nothing new was enqueued" },
+	202: acceptedResponse,
+	409: errorResponse("A request with this Idempotency-Key is still being recorded; retry"),
+	422: errorResponse("This Idempotency-Key was used with a different body"),
+	503: errorResponse("The queue refused the message; nothing was enqueued. Retry, with the same Idempotency-Key"),
+};
 
 export const enqueue = createRouter()
 	.openapi(
@@ -25,18 +46,21 @@ export const enqueue = createRouter()
 			path: "/send-email",
 			tags: ["Tasks"],
 			summary: "Queue an email",
-			request: { body: { required: true, content: { "application/json": { schema: sendEmailBody } } } },
+			request: {
+				headers: idempotencyHeader,
+				body: { required: true, content: { "application/json": { schema: sendEmailBody } } },
+			},
 			responses: {
-				202: acceptedResponse,
+				...enqueueResponses,
 				400: errorResponse("The body is not valid JSON or fails validation"),
 				413: errorResponse("The body is larger than MAX_BODY_BYTES"),
 				415: errorResponse("The body is not application/json"),
-				503: errorResponse("The queue refused the message; nothing was enqueued"),
 			},
 		}),
 		async (c) => {
 			const { email, subject, body } = c.req.valid("json");
-			return accepted(c, await c.var.ctx.tasks.enqueue(sendEmail, { recipient: email, subject, body }));
+			const idempotencyKey = c.req.valid("header")["idempotency-key"];
+			return accepted(c, await c.var.ctx.tasks.enqueue(sendEmail, { recipient: email, subject, body }, { idempotencyKey }));
 		},
 	)
 	.openapi(
@@ -45,15 +69,15 @@ export const enqueue = createRouter()
 			path: "/process-user/{user_id}",
 			tags: ["Tasks"],
 			summary: "Queue processing of a user",
-			request: { params: z.object({ user_id: idParam("user_id") }) },
+			request: { headers: idempotencyHeader, params: z.object({ user_id: idParam("user_id") }) },
 			responses: {
-				202: acceptedResponse,
+				...enqueueResponses,
 				400: errorResponse("user_id is not a positive integer"),
-				503: errorResponse("The queue refused the message; nothing was enqueued"),
 			},
 		}),
 		async (c) => {
 			const { user_id } = c.req.valid("param");
-			return accepted(c, await c.var.ctx.tasks.enqueue(processUserData, { user_id }));
+			const idempotencyKey = c.req.valid("header")["idempotency-key"];
+			return accepted(c, await c.var.ctx.tasks.enqueue(processUserData, { user_id }, { idempotencyKey }));
 		},
 	);
