@@ -7,12 +7,14 @@ import worker from "../src/index";
 
 describe("config", () => {
 	it("parses a valid environment into a frozen config", () => {
-		const config = parseConfig({ APP_ENV: "production", MAIL_FROM: "tasks@example.com" });
+		const config = parseConfig({ APP_ENV: "production", MAIL_FROM: "tasks@example.com", TASKS_DEAD_LETTER_QUEUE: "dlq" });
 		expect(config).toEqual({
 			appEnv: "production",
 			mailFrom: "tasks@example.com",
 			mailDomain: "example.com",
 			maxBodyBytes: 65_536,
+			deadLetterQueue: "dlq",
+			idempotencyTtlSeconds: 86_400,
 		});
 		expect(Object.isFrozen(config)).toBe(true);
 	});

@@ -1,28 +1,10 @@
 // The queue() handler driven directly with createMessageBatch, against real D1.
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
-import { getTask, insertPending } from "../src/tasks/store";
-import { createUser, testContext } from "./helpers";
+import { getTask } from "../src/tasks/store";
+import { createUser, deliver, recorded, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
-
-async function deliver(bodies: unknown[]) {
-	const batch = createMessageBatch(
-		"edge-tasks-dev",
-		bodies.map((body, i) => ({ id: `msg-${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
-	);
-	const ctx = createExecutionContext();
-	await worker.queue(batch, env);
-	return { batch, result: await getQueueResult(batch, ctx) };
-}
-
-async function recorded(name: string, input: unknown) {
-	const id = crypto.randomUUID();
-	await insertPending(testContext().db, { id, name, payload: input as never });
-	return { id, name, input };
-}
 
 describe("queue consumer", () => {
 	it("runs process_user_data and records SUCCESS with the seed's result", async () => {
@@ -61,16 +43,17 @@ describe("queue consumer", () => {
 		});
 	});
 
-	it("records FAILURE with the error when the task throws, and acks", async () => {
-		vi.spyOn(env.MAILER, "send").mockRejectedValue(new Error("destination address not verified"));
+	it("records RETRY with the error when the task throws, and retries that message", async () => {
+		vi.spyOn(env.MAILER, "send").mockRejectedValue(new Error("upstream timeout"));
 		const envelope = await recorded("send_email", { recipient: "ada@example.com", subject: "Hi", body: "Body" });
 
-		const { result } = await deliver([envelope]);
+		const { batch, result } = await deliver([envelope]);
 
-		expect(result.explicitAcks).toHaveLength(1);
+		expect(result.explicitAcks).toEqual([]);
+		expect(result.retryMessages.map((m) => m.msgId)).toEqual([batch.messages[0]?.id]);
 		expect(await getTask(testContext().db, envelope.id)).toMatchObject({
-			status: "FAILURE",
-			error: "destination address not verified",
+			status: "RETRY",
+			error: "upstream timeout",
 			attempts: 1,
 		});
 	});

@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import PostalMime from "postal-mime";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { buildMime } from "../src/mail/message";
 import { apply } from "../src/tasks/eager";
 import { sendEmail } from "../src/tasks/send-email";
 import { rawMime, testContext } from "./helpers";
@@ -48,5 +49,24 @@ describe("send_email", () => {
 		}
 		expect(parsed.subject).toBe(subject);
 		expect(parsed.text).toBe(body);
+	});
+});
+
+describe("header injection", () => {
+	// The HTTP and task schemas refuse CR/LF; this checks the MIME layer holds
+	// even if something got past them.
+	it("cannot add a header through the subject", async () => {
+		const raw = buildMime("tasks@edge-tasks.dev", {
+			to: "ada@example.com",
+			subject: "Hi\r\nBcc: eve@example.com\r\n\r\ninjected body",
+			text: "Body",
+			messageId: "<t@edge-tasks.dev>",
+		});
+		const headers = raw.slice(0, raw.indexOf("\r\n\r\n"));
+		expect(headers).not.toMatch(/^Bcc:/im);
+		expect(raw).not.toContain("injected body");
+		const parsed = await PostalMime.parse(raw);
+		expect(parsed.bcc).toBeUndefined();
+		expect(parsed.text).toBe("Body");
 	});
 });

@@ -1,12 +1,14 @@
 // Shared test plumbing. Requests go through the Worker's own fetch handler with
 // the test env, so spies on env bindings see the Worker's calls.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { createContext } from "../src/context";
 import { users } from "../src/db/schema";
 import worker from "../src/index";
-import { getTask } from "../src/tasks/store";
+import type { Json } from "../src/tasks/define";
+import type { Envelope } from "../src/tasks/envelope";
+import { getTask, insertPending } from "../src/tasks/store";
 
 export const BASE = "https://edge-tasks.test";
 
@@ -61,4 +63,48 @@ export function rawMime(message: unknown): string {
 	const raw = (message as Record<string, unknown>)["EmailMessage::raw"];
 	if (typeof raw !== "string") throw new Error("EmailMessage carries no raw MIME string");
 	return raw;
+}
+
+/** Hands bodies to the Worker's queue() handler as one batch, as the platform would. */
+export async function deliver(bodies: unknown[], options: { queue?: string; attempts?: number } = {}) {
+	const batch = createMessageBatch(
+		options.queue ?? "edge-tasks-dev",
+		bodies.map((body, i) => ({
+			id: `msg-${i}-${crypto.randomUUID()}`,
+			timestamp: new Date(),
+			attempts: options.attempts ?? 1,
+			body,
+		})),
+	);
+	// getQueueResult() does not report retry options, so watch retry() itself.
+	const retrySpies = batch.messages.map((message) => vi.spyOn(message, "retry"));
+	const ctx = createExecutionContext();
+	await worker.queue(batch, env);
+	const result = await getQueueResult(batch, ctx);
+	const retried = batch.messages.flatMap((message, i) => {
+		const call = retrySpies[i]?.mock.calls[0];
+		return call ? [{ id: message.id, delaySeconds: call[0]?.delaySeconds }] : [];
+	});
+	return { batch, result, retried };
+}
+
+/** Records a PENDING task, as enqueue does, and returns its envelope. */
+export async function recorded(name: string, input: Json): Promise<Envelope> {
+	const id = crypto.randomUUID();
+	await insertPending(testContext().db, { id, name, payload: input });
+	return { id, name, input };
+}
+
+/** Makes D1 statements matching `when` fail, as a D1 outage would; everything else reaches the real D1. */
+export function failD1When(when: (sql: string, params: unknown[]) => boolean, message = "D1_ERROR: Network connection lost.") {
+	const prepare = env.DB.prepare.bind(env.DB);
+	return vi.spyOn(env.DB, "prepare").mockImplementation((sql: string) => {
+		const statement = prepare(sql);
+		const bind = statement.bind.bind(statement);
+		statement.bind = (...params: unknown[]) => {
+			if (when(sql, params)) throw new Error(message);
+			return bind(...params);
+		};
+		return statement;
+	});
 }

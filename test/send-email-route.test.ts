@@ -71,6 +71,23 @@ describe("POST /send-email", () => {
 		expect(await rowCounts()).toEqual(before);
 	});
 
+	it("rejects a streamed body over the limit with 413 before reading it all", async () => {
+		const before = await rowCounts();
+		let pulled = 0;
+		const chunk = new TextEncoder().encode("x".repeat(16_384));
+		const stream = new ReadableStream<Uint8Array>({
+			pull(controller) {
+				pulled++;
+				if (pulled > 64) controller.close();
+				else controller.enqueue(chunk);
+			},
+		});
+		const res = await call("/send-email", { method: "POST", headers: { "content-type": "application/json" }, body: stream });
+		expect(res.status).toBe(413);
+		expect(pulled).toBeLessThan(64); // a 1 MiB body was not read whole
+		expect(await rowCounts()).toEqual(before);
+	});
+
 	it("answers 503 and marks the row FAILURE, not PENDING, when the queue refuses the message", async () => {
 		vi.spyOn(env.TASKS, "send").mockRejectedValueOnce(new Error("Queue send failed: internal error"));
 		const res = await postJson("/send-email", { ...valid, subject: "queue down" });

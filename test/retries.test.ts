@@ -1,0 +1,164 @@
+// Transient failures retry with backoff; permanent ones and exhausted retries fail.
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+import { backoffSeconds, defineTask, PermanentError, RetryLater } from "../src/tasks/define";
+import { execute } from "../src/tasks/execute";
+import { registryOf } from "../src/tasks/registry";
+import { getTask } from "../src/tasks/store";
+import { deliver, recorded, testContext } from "./helpers";
+
+afterEach(() => vi.restoreAllMocks());
+
+const email = { recipient: "ada@example.com", subject: "Hi", body: "Body" };
+const handedToBinding = (spy: { mock: { settledResults: { type: string }[] } }) =>
+	spy.mock.settledResults.filter((r) => r.type === "fulfilled").length;
+
+describe("backoff", () => {
+	const policy = { maxRetries: 5, baseDelaySeconds: 5, maxDelaySeconds: 60 };
+
+	it("draws from [0, min(max, base * 2^(n-1))]: full jitter", () => {
+		expect([1, 2, 3, 4, 5].map((n) => backoffSeconds(policy, n, () => 0.999_999))).toEqual([5, 10, 20, 40, 60]);
+		expect(backoffSeconds(policy, 3, () => 0)).toBe(0);
+		for (let i = 0; i < 100; i++) {
+			const delay = backoffSeconds(policy, 4);
+			expect(delay).toBeGreaterThanOrEqual(0);
+			expect(delay).toBeLessThanOrEqual(40);
+		}
+	});
+
+	it("rejects a policy Queues cannot honour", () => {
+		const run = async () => null;
+		expect(() => defineTask({ name: "x", input: z.object({}), retry: { maxDelaySeconds: 50_000 }, run })).toThrow(/retry policy/);
+		expect(() => defineTask({ name: "x", input: z.object({}), timeoutSeconds: 3600, run })).toThrow(/timeoutSeconds/);
+	});
+});
+
+describe("retries", () => {
+	it("a mailer that fails twice, then works: SUCCESS after 3 attempts, one email", async () => {
+		const send = vi
+			.spyOn(env.MAILER, "send")
+			.mockRejectedValueOnce(new Error("upstream timeout"))
+			.mockRejectedValueOnce(new Error("upstream timeout"));
+		const envelope = await recorded("send_email", email);
+
+		for (const attempts of [1, 2]) {
+			const { result } = await deliver([envelope], { attempts });
+			expect(result.retryMessages).toHaveLength(1);
+			expect(await getTask(testContext().db, envelope.id)).toMatchObject({
+				status: "RETRY",
+				attempts,
+				error: "upstream timeout",
+			});
+		}
+		const { result } = await deliver([envelope], { attempts: 3 });
+
+		expect(result.explicitAcks).toHaveLength(1);
+		expect(await getTask(testContext().db, envelope.id)).toMatchObject({
+			status: "SUCCESS",
+			attempts: 3,
+			error: null,
+			result: "Email sent to ada@example.com",
+		});
+		expect(send).toHaveBeenCalledTimes(3);
+		expect(handedToBinding(send)).toBe(1);
+	});
+
+	it("a mailer that always fails: RETRY with growing delays, then FAILURE with the last error", async () => {
+		vi.spyOn(Math, "random").mockReturnValue(0.999_999);
+		let failures = 0;
+		vi.spyOn(env.MAILER, "send").mockImplementation(async () => {
+			throw new Error(`upstream timeout #${++failures}`);
+		});
+		const envelope = await recorded("send_email", email);
+
+		const delays: (number | undefined)[] = [];
+		for (let attempts = 1; attempts <= 5; attempts++) {
+			const { retried } = await deliver([envelope], { attempts });
+			delays.push(retried[0]?.delaySeconds);
+			const task = await getTask(testContext().db, envelope.id);
+			expect(task).toMatchObject({ status: "RETRY", attempts });
+			expect(task?.nextAttemptAt?.getTime()).toBeGreaterThan(Date.now());
+		}
+		// send_email: base 5 s, doubling, capped at 300 s.
+		expect(delays).toEqual([5, 10, 20, 40, 80]);
+
+		const { result } = await deliver([envelope], { attempts: 6 });
+		expect(result.explicitAcks).toHaveLength(1);
+		expect(result.retryMessages).toEqual([]);
+		expect(await getTask(testContext().db, envelope.id)).toMatchObject({
+			status: "FAILURE",
+			attempts: 6,
+			error: "upstream timeout #6",
+		});
+	});
+
+	const flaky = defineTask({
+		name: "flaky",
+		input: z.object({ mode: z.enum(["permanent", "later"]) }),
+		retry: { maxRetries: 3 },
+		async run(_ctx, { mode }) {
+			if (mode === "permanent") throw new PermanentError("card declined");
+			throw new RetryLater("rate limited by upstream", 42);
+		},
+	});
+
+	it("a PermanentError fails at once, without a retry", async () => {
+		const envelope = await recorded("flaky", { mode: "permanent" });
+		const delivery = await execute(testContext(), envelope, registryOf([flaky]));
+		expect(delivery).toMatchObject({
+			outcome: "failure",
+			ack: true,
+			task: { status: "FAILURE", error: "card declined", attempts: 1 },
+		});
+	});
+
+	it("RetryLater sets the delay itself", async () => {
+		const envelope = await recorded("flaky", { mode: "later" });
+		const delivery = await execute(testContext(), envelope, registryOf([flaky]));
+		expect(delivery).toMatchObject({ outcome: "retry", ack: false, delaySeconds: 42, task: { status: "RETRY" } });
+	});
+
+	it("a run that outlives its timeout counts as a failed attempt", async () => {
+		const slow = defineTask({
+			name: "slow",
+			input: z.object({}),
+			timeoutSeconds: 0.05,
+			run: () => new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000)),
+		});
+		const envelope = await recorded("slow", {});
+		const delivery = await execute(testContext(), envelope, registryOf([slow]));
+		expect(delivery).toMatchObject({ outcome: "retry", task: { status: "RETRY", error: "task timed out after 0.05 s" } });
+	});
+});
+
+describe("dead letters", () => {
+	it("marks an unfinished task FAILURE with reason dead-lettered", async () => {
+		const envelope = await recorded("send_email", email);
+		await env.DB.prepare("UPDATE tasks SET status = 'RETRY', attempts = 3 WHERE id = ?").bind(envelope.id).run();
+
+		const { result } = await deliver([envelope], { queue: "edge-tasks-dev-dlq" });
+
+		expect(result.explicitAcks).toHaveLength(1);
+		expect(await getTask(testContext().db, envelope.id)).toMatchObject({
+			status: "FAILURE",
+			error: "dead-lettered",
+			attempts: 3,
+		});
+	});
+
+	it("leaves a task that already finished as it is", async () => {
+		const send = vi.spyOn(env.MAILER, "send");
+		const envelope = await recorded("send_email", email);
+		await deliver([envelope]);
+		await deliver([envelope], { queue: "edge-tasks-dev-dlq" });
+
+		expect(await getTask(testContext().db, envelope.id)).toMatchObject({ status: "SUCCESS" });
+		expect(send).toHaveBeenCalledTimes(1);
+	});
+
+	it("acks a dead letter that is not an envelope", async () => {
+		const { result } = await deliver(["garbage"], { queue: "edge-tasks-dev-dlq" });
+		expect(result.explicitAcks).toHaveLength(1);
+	});
+});
