@@ -35,12 +35,17 @@ export const tasks = sqliteTable(
 		leaseExpiresAt: timestamp("lease_expires_at"),
 		/** While RETRY: when the next attempt is due. */
 		nextAttemptAt: timestamp("next_attempt_at"),
+		/** When the first run is due: later than created_at for a delayed task. */
+		dueAt: timestamp("due_at"),
+		/** For a task re-enqueued by POST /tasks/:id/retry: the task it repeats. */
+		retryOf: text("retry_of"),
 	},
 	(t) => [
 		check("tasks_status_check", sql.raw(`status IN (${TASK_STATES.map((s) => `'${s}'`).join(", ")})`)),
-		index("tasks_status_created_idx").on(t.status, t.createdAt),
-		index("tasks_name_created_idx").on(t.name, t.createdAt),
-		index("tasks_created_idx").on(t.createdAt),
+		// Listing is newest first with (created_at, id) as the keyset cursor.
+		index("tasks_status_created_idx").on(t.status, t.createdAt, t.id),
+		index("tasks_name_created_idx").on(t.name, t.createdAt, t.id),
+		index("tasks_created_idx").on(t.createdAt, t.id),
 	],
 );
 

@@ -1,7 +1,8 @@
-// The producer: tasks.enqueue(task, input) is Celery's .delay(). It validates
-// the input with the task's own schema, records the task as PENDING and sends
-// the envelope to the queue. With an idempotency key, a repeat of the same
-// request returns the first task instead of enqueuing another.
+// The producer: tasks.enqueue(task, input) is Celery's .delay() (and
+// .apply_async(countdown=...) with delaySeconds). It validates the input with
+// the task's own schema, records the task as PENDING and sends the envelope to
+// the queue. With an idempotency key, a repeat of the same request returns the
+// first task instead of enqueuing another.
 import { and, eq, lte } from "drizzle-orm";
 import type { z } from "zod";
 import type { Config } from "../config";
@@ -11,11 +12,18 @@ import { AppError } from "../errors";
 import { errorMessage, type Logger } from "../log";
 import { type Json, parseInput, type TaskDefinition } from "./define";
 import type { Envelope } from "./envelope";
-import { insertPending, markFailure } from "./store";
+import { insertPending, insertPendingMany, markFailure, markManyFailed, type NewTask } from "./store";
+
+/** Queues delays a message by at most 12 hours. */
+export const MAX_DELAY_SECONDS = 43_200;
 
 export interface EnqueueOptions {
 	/** A client-chosen key: the same key with the same task and input yields the same task. */
 	idempotencyKey?: string;
+	/** Deliver no sooner than this many seconds from now (0 to MAX_DELAY_SECONDS). */
+	delaySeconds?: number;
+	/** The task this one repeats (POST /tasks/:id/retry). */
+	retryOf?: string;
 }
 
 export interface Enqueued {
@@ -26,36 +34,121 @@ export interface Enqueued {
 
 export interface TaskProducer {
 	enqueue<S extends z.ZodType>(task: TaskDefinition<S>, input: z.input<S>, options?: EnqueueOptions): Promise<Enqueued>;
+	/** One task per input, all recorded in one D1 transaction; ids in input order. */
+	enqueueMany<S extends z.ZodType>(
+		task: TaskDefinition<S>,
+		inputs: readonly z.input<S>[],
+		options?: Pick<EnqueueOptions, "delaySeconds">,
+	): Promise<string[]>;
 }
 
+// Queues: at most 100 messages and 256 KB per sendBatch. Leave room for
+// per-message overhead.
+const MESSAGES_PER_BATCH = 100;
+const BYTES_PER_BATCH = 200 * 1024;
+
 export function createTaskProducer(db: Database, queue: Queue<Envelope>, config: Config, log: Logger): TaskProducer {
+	const dueAt = (now: Date, delaySeconds = 0) => new Date(now.getTime() + delaySeconds * 1000);
+
 	return {
 		async enqueue(task, input, options = {}) {
 			const payload = parseInput(task, input);
-			const id = crypto.randomUUID();
 			const now = new Date();
+			const row: NewTask = {
+				id: crypto.randomUUID(),
+				name: task.name,
+				payload,
+				dueAt: dueAt(now, options.delaySeconds),
+				retryOf: options.retryOf ?? null,
+			};
 			const key = options.idempotencyKey;
 			if (key === undefined) {
-				await insertPending(db, { id, name: task.name, payload }, now);
+				await insertPending(db, row, now);
 			} else {
-				const earlier = await recordWithKey(db, config, { id, name: task.name, payload }, key, now);
+				const earlier = await recordWithKey(db, config, row, key, now);
 				if (earlier) return { id: earlier, replayed: true };
 			}
 
 			try {
-				await queue.send({ id, name: task.name, input: payload }, { contentType: "json" });
+				await queue.send(envelopeOf(row), { contentType: "json", delaySeconds: options.delaySeconds ?? 0 });
 			} catch (err) {
 				// The row must not stay PENDING for a message that never left, and the
 				// key must not pin a task that never ran: the client retries with it.
-				log.error("queue send failed", { task_id: id, name: task.name, error: errorMessage(err) });
-				await markFailure(db, id, `enqueue failed: ${errorMessage(err)}`);
+				log.error("queue send failed", { task_id: row.id, name: task.name, error: errorMessage(err) });
+				await markFailure(db, row.id, `enqueue failed: ${errorMessage(err)}`);
 				if (key !== undefined) await db.delete(idempotencyKeys).where(eq(idempotencyKeys.key, key));
 				throw new AppError(503, "queue_unavailable", "The task queue is unavailable; nothing was enqueued. Try again later.");
 			}
-			log.info("task enqueued", { task_id: id, name: task.name });
-			return { id, replayed: false };
+			log.info("task enqueued", { task_id: row.id, name: task.name, delay_seconds: options.delaySeconds ?? 0 });
+			return { id: row.id, replayed: false };
+		},
+
+		async enqueueMany(task, inputs, options = {}) {
+			const now = new Date();
+			const rows: NewTask[] = inputs.map((input) => ({
+				id: crypto.randomUUID(),
+				name: task.name,
+				payload: parseInput(task, input),
+				dueAt: dueAt(now, options.delaySeconds),
+			}));
+			const [firstInsert, ...moreInserts] = insertPendingMany(db, rows, now);
+			if (firstInsert) await db.batch([firstInsert, ...moreInserts]);
+
+			const sent: string[] = [];
+			for (const part of sendBatches(rows)) {
+				try {
+					await queue.sendBatch(
+						part.map((row) => ({ body: envelopeOf(row), contentType: "json", delaySeconds: options.delaySeconds ?? 0 })),
+					);
+					sent.push(...part.map((row) => row.id));
+				} catch (err) {
+					const unsent = rows.slice(sent.length);
+					log.error("queue sendBatch failed", {
+						name: task.name,
+						sent: sent.length,
+						unsent: unsent.length,
+						error: errorMessage(err),
+					});
+					const [firstUpdate, ...moreUpdates] = markManyFailed(
+						db,
+						unsent.map((row) => row.id),
+						`enqueue failed: ${errorMessage(err)}`,
+					);
+					if (firstUpdate) await db.batch([firstUpdate, ...moreUpdates]);
+					throw new AppError(
+						503,
+						"queue_unavailable",
+						`The task queue failed after ${sent.length} of ${rows.length} tasks; the rest were not enqueued and are recorded as FAILURE`,
+						{
+							enqueued: rows.slice(0, sent.length).map((row, index) => ({ index, task_id: row.id })),
+							not_enqueued: unsent.map((row, i) => ({ index: sent.length + i, task_id: row.id })),
+						},
+					);
+				}
+			}
+			log.info("tasks enqueued", { name: task.name, count: rows.length, delay_seconds: options.delaySeconds ?? 0 });
+			return rows.map((row) => row.id);
 		},
 	};
+}
+
+const envelopeOf = (row: NewTask): Envelope => ({ id: row.id, name: row.name, input: row.payload });
+
+/** Splits rows into sendBatch calls within Queues' count and size limits. */
+function* sendBatches(rows: NewTask[]): Generator<NewTask[]> {
+	let part: NewTask[] = [];
+	let bytes = 0;
+	for (const row of rows) {
+		const size = JSON.stringify(envelopeOf(row)).length;
+		if (part.length === MESSAGES_PER_BATCH || (part.length > 0 && bytes + size > BYTES_PER_BATCH)) {
+			yield part;
+			part = [];
+			bytes = 0;
+		}
+		part.push(row);
+		bytes += size;
+	}
+	if (part.length > 0) yield part;
 }
 
 /**
@@ -63,13 +156,7 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
  * taken (and not expired) nothing is written and the earlier task's id is
  * returned, or 422 if the earlier request was for different work.
  */
-async function recordWithKey(
-	db: Database,
-	config: Config,
-	task: { id: string; name: string; payload: Json },
-	key: string,
-	now: Date,
-): Promise<string | undefined> {
+async function recordWithKey(db: Database, config: Config, task: NewTask, key: string, now: Date): Promise<string | undefined> {
 	const fingerprint = await fingerprintOf(task.name, task.payload);
 	try {
 		await db.batch([

@@ -9,8 +9,41 @@ import { sourcesOf, type TaskState } from "./states";
 
 type TaskUpdate = Omit<SQLiteUpdateSetSource<typeof tasks>, "id" | "status">;
 
-export function insertPending(db: Database, task: { id: string; name: string; payload: Json }, now = new Date()) {
-	return db.insert(tasks).values({ ...task, status: "PENDING", createdAt: now, updatedAt: now });
+export interface NewTask {
+	id: string;
+	name: string;
+	payload: Json;
+	dueAt?: Date | null;
+	retryOf?: string | null;
+}
+
+const pendingRow = (task: NewTask, now: Date) => ({
+	id: task.id,
+	name: task.name,
+	payload: task.payload,
+	status: "PENDING" as const,
+	createdAt: now,
+	updatedAt: now,
+	dueAt: task.dueAt ?? now,
+	retryOf: task.retryOf ?? null,
+});
+
+export function insertPending(db: Database, task: NewTask, now = new Date()) {
+	return db.insert(tasks).values(pendingRow(task, now));
+}
+
+// D1 binds at most 100 parameters per statement; a pending row binds 8.
+const ROWS_PER_INSERT = Math.floor(100 / 8);
+
+/** Inserts for many tasks, each within D1's bound-parameter limit; run them in one db.batch. */
+export function insertPendingMany(db: Database, list: NewTask[], now = new Date()) {
+	return chunk(list, ROWS_PER_INSERT).map((part) => db.insert(tasks).values(part.map((task) => pendingRow(task, now))));
+}
+
+export function chunk<T>(list: readonly T[], size: number): T[][] {
+	const parts: T[][] = [];
+	for (let i = 0; i < list.length; i += size) parts.push(list.slice(i, i + size));
+	return parts;
 }
 
 export async function getTask(db: Database, id: string): Promise<TaskRow | undefined> {
@@ -82,6 +115,18 @@ export function markFailure(db: Database, id: string, error: string, now = new D
 	);
 }
 
+/** Fails many unfinished tasks at once, e.g. those whose messages were never sent. */
+export function markManyFailed(db: Database, ids: string[], error: string, now = new Date()) {
+	// 90 ids plus the SET values and the allowed source states stay within
+	// D1's 100 bound parameters per statement.
+	return chunk(ids, 90).map((part) =>
+		db
+			.update(tasks)
+			.set({ status: "FAILURE", error, finishedAt: now, updatedAt: now })
+			.where(and(inArray(tasks.id, part), inArray(tasks.status, sourcesOf("FAILURE")))),
+	);
+}
+
 export async function getEffect(db: Database, taskId: string, key: string): Promise<Json | undefined> {
 	const row = await db
 		.select({ value: taskEffects.value })
@@ -93,4 +138,9 @@ export async function getEffect(db: Database, taskId: string, key: string): Prom
 
 export function recordEffect(db: Database, taskId: string, key: string, value: Json, now = new Date()) {
 	return db.insert(taskEffects).values({ taskId, key, value, recordedAt: now }).onConflictDoNothing();
+}
+
+/** Revokes a task that has not started: the consumer will ack its message without running it. */
+export function revoke(db: Database, id: string, now = new Date()) {
+	return first(transition(db, id, "REVOKED", { finishedAt: now, nextAttemptAt: null, error: "revoked" }, now));
 }
