@@ -1,26 +1,52 @@
 // createApp(): the seed's create_app. Builds the Hono app with its middleware
-// and mounts one sub-app per resource.
+// and mounts one sub-app per resource. Health and the API description are
+// public; everything else needs a bearer token.
+import { cors } from "hono/cors";
+import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
 import { notFound } from "./errors";
-import { createRouter } from "./http/app-env";
+import { type AppEnv, createRouter } from "./http/app-env";
+import { requireToken } from "./http/auth";
 import { onError } from "./http/errors";
 import { answerMethodNotAllowed } from "./http/method-not-allowed";
-import { context, limitBody } from "./http/middleware";
+import { context, limitBody, requestLog } from "./http/middleware";
+import { serveDocs } from "./http/openapi";
 import { enqueue } from "./routes/enqueue";
 import { health } from "./routes/health";
 import { tasks } from "./routes/tasks";
 import { users } from "./routes/users";
 
+/** CORS only for the origins the environment lists; none by default. */
+const corsFromConfig = createMiddleware<AppEnv>((c, next) => {
+	const origins = c.var.ctx.config.corsOrigins;
+	if (origins.length === 0) return next();
+	return cors({
+		origin: [...origins],
+		allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+		exposeHeaders: ["Location", "Retry-After", "X-Request-Id"],
+		maxAge: 600,
+	})(c, next);
+});
+
 export function createApp() {
 	const app = createRouter();
 	app.use(requestId({ headerName: "X-Request-Id" }));
+	app.use(requestLog);
+	app.use(secureHeaders());
 	app.use(context);
+	app.use(corsFromConfig);
 	app.use(limitBody);
 
 	app.route("/", health);
-	app.route("/", enqueue);
-	app.route("/", tasks);
-	app.route("/", users);
+	serveDocs(app);
+
+	const api = createRouter();
+	api.use(requireToken);
+	api.route("/", enqueue);
+	api.route("/", tasks);
+	api.route("/", users);
+	app.route("/", api);
 
 	answerMethodNotAllowed(app);
 	app.notFound(() => {

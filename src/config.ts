@@ -2,10 +2,22 @@
 // seed's config.py. A bad variable fails here, by name, not deep in a task.
 import { z } from "zod";
 
+const commaList = <T extends z.ZodType<string, string>>(item: T) =>
+	z
+		.string()
+		.optional()
+		.transform((v) =>
+			(v ?? "")
+				.split(",")
+				.map((part) => part.trim())
+				.filter(Boolean),
+		)
+		.pipe(z.array(item));
+
 const configSchema = z.object({
 	APP_ENV: z.enum(["development", "production", "test"]),
 	MAIL_FROM: z.email().max(254),
-	MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(65_536),
+	MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(1_048_576),
 	TASKS_DEAD_LETTER_QUEUE: z.string().min(1),
 	IDEMPOTENCY_TTL_SECONDS: z.coerce
 		.number()
@@ -13,6 +25,10 @@ const configSchema = z.object({
 		.min(60)
 		.max(30 * 86_400)
 		.default(86_400),
+	// A secret: comma-separated so a new token can be added before the old one
+	// is removed. Empty means every protected route refuses to serve.
+	API_TOKENS: commaList(z.string().min(16, { error: "each token must be at least 16 characters" })),
+	CORS_ORIGINS: commaList(z.url({ error: "each origin must be a URL such as https://app.example.com" })),
 });
 
 export type Config = Readonly<{
@@ -26,6 +42,10 @@ export type Config = Readonly<{
 	deadLetterQueue: string;
 	/** How long an Idempotency-Key is remembered. */
 	idempotencyTtlSeconds: number;
+	/** Bearer tokens accepted by the API; never logged. */
+	apiTokens: readonly string[];
+	/** Origins allowed by CORS; none by default. */
+	corsOrigins: readonly string[];
 }>;
 
 export class ConfigError extends Error {
@@ -56,5 +76,7 @@ export function parseConfig(vars: ConfigVars): Config {
 		maxBodyBytes: env.MAX_BODY_BYTES,
 		deadLetterQueue: env.TASKS_DEAD_LETTER_QUEUE,
 		idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+		apiTokens: Object.freeze(env.API_TOKENS),
+		corsOrigins: Object.freeze(env.CORS_ORIGINS),
 	});
 }

@@ -13,6 +13,8 @@ export interface AppContext {
 	readonly mailer: Mailer;
 	readonly tasks: TaskProducer;
 	readonly log: Logger;
+	/** Per-token limiter for the enqueue routes. */
+	readonly enqueueLimiter: RateLimit;
 }
 
 // Parsing is cheap but not free, and env is the same object for the isolate's
@@ -38,5 +40,6 @@ export function createContext(env: Env, logFields: LogFields = {}): AppContext {
 		mailer: createMailer(env.MAILER, config.mailFrom),
 		tasks: createTaskProducer(db, env.TASKS, config, log),
 		log,
+		enqueueLimiter: env.ENQUEUE_LIMITER,
 	};
 }

@@ -8,6 +8,8 @@ export type ErrorCode =
 	| "invalid_json"
 	| "unsupported_media_type"
 	| "payload_too_large"
+	| "unauthorized"
+	| "rate_limited"
 	| "not_found"
 	| "method_not_allowed"
 	| "conflict"

@@ -7,7 +7,7 @@ import { validationHook } from "./errors";
 
 export type AppEnv = {
 	Bindings: Env;
-	Variables: RequestIdVariables & { ctx: AppContext };
+	Variables: RequestIdVariables & { ctx: AppContext; tokenId?: string };
 };
 
 /** A router whose validation failures become the API's one error shape. */

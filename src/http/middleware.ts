@@ -1,5 +1,5 @@
-// Per-request plumbing: the context on c.var, and the body-size cap.
-
+// Per-request plumbing: the context on c.var, the request log line, the
+// body-size cap and the enqueue rate limit.
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { createContext } from "../context";
@@ -12,6 +12,24 @@ export const context = createMiddleware<AppEnv>(async (c, next) => {
 	await next();
 });
 
+/** One JSON line per request. The token appears only as its id. */
+export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
+	const started = Date.now();
+	await next();
+	const fields = {
+		request_id: c.var.requestId,
+		method: c.req.method,
+		path: c.req.path,
+		status: c.res.status,
+		duration_ms: Date.now() - started,
+		token_id: c.var.tokenId ?? null,
+	};
+	// The context may be missing when the configuration itself is broken.
+	const log = c.var.ctx?.log;
+	if (log) log.info("request", fields);
+	else console.log(JSON.stringify({ level: "info", msg: "request", ...fields }));
+});
+
 /** 413 as soon as the body passes the configured size, before it is read whole. */
 export const limitBody = createMiddleware<AppEnv>((c, next) =>
 	bodyLimit({
@@ -21,3 +39,17 @@ export const limitBody = createMiddleware<AppEnv>((c, next) =>
 		},
 	})(c, next),
 );
+
+// The limiter's window, from wrangler.toml; it does not report time left.
+const RATE_LIMIT_PERIOD_SECONDS = 60;
+
+/** Per-token rate limit (the Workers rate-limiting binding) for routes that enqueue. */
+export const enqueueRateLimit = createMiddleware<AppEnv>(async (c, next) => {
+	const { success } = await c.var.ctx.enqueueLimiter.limit({ key: c.var.tokenId ?? "anonymous" });
+	if (!success) {
+		throw new AppError(429, "rate_limited", "Too many enqueue requests for this token; slow down", undefined, {
+			"Retry-After": String(RATE_LIMIT_PERIOD_SECONDS),
+		});
+	}
+	await next();
+});

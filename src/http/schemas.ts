@@ -2,6 +2,8 @@
 // API description).
 import { z } from "@hono/zod-openapi";
 import type { TaskRow, UserRow } from "../db/schema";
+import { AppError } from "../errors";
+import { MAX_DELAY_SECONDS } from "../tasks/producer";
 import { TASK_STATES } from "../tasks/states";
 
 export const errorBody = z
@@ -46,6 +48,9 @@ export const taskBody = z
 		created_at: isoTime,
 		started_at: isoTime.nullable(),
 		finished_at: isoTime.nullable(),
+		due_at: isoTime.nullable().openapi({ description: "When the first run is due (later than created_at for a delayed task)" }),
+		next_attempt_at: isoTime.nullable().openapi({ description: "While RETRY: when the next attempt is due" }),
+		retry_of: z.uuid().nullable().openapi({ description: "The task this one repeats (POST /tasks/{task_id}/retry)" }),
 	})
 	.openapi("Task");
 
@@ -60,6 +65,9 @@ export function toTaskBody(row: TaskRow): z.infer<typeof taskBody> {
 		created_at: row.createdAt.toISOString(),
 		started_at: row.startedAt?.toISOString() ?? null,
 		finished_at: row.finishedAt?.toISOString() ?? null,
+		due_at: row.dueAt?.toISOString() ?? null,
+		next_attempt_at: row.nextAttemptAt?.toISOString() ?? null,
+		retry_of: row.retryOf,
 	};
 }
 
@@ -93,3 +101,42 @@ export const idParam = (name: string) =>
 		.transform(Number)
 		.pipe(z.number().max(Number.MAX_SAFE_INTEGER, { error: "is too large" }))
 		.openapi({ param: { name, in: "path" }, example: "42", type: "integer" });
+
+/** Countdown or ETA, shared by every enqueue route's body. */
+export const scheduleFields = {
+	delay_seconds: z
+		.number()
+		.int()
+		.min(0)
+		.max(MAX_DELAY_SECONDS, { error: `must be at most ${MAX_DELAY_SECONDS} (12 hours, Queues' longest delay)` })
+		.optional()
+		.openapi({ description: "Run no sooner than this many seconds from now (0 to 43200).", example: 60 }),
+	eta: z.iso.datetime({ offset: true }).optional().openapi({
+		description: "Run no sooner than this instant (ISO 8601; in the past means now; at most 12 hours ahead).",
+		example: "2026-11-24T18:00:00Z",
+	}),
+};
+
+/** The delay in seconds a request asked for, from delay_seconds or eta. */
+export function delayOf(schedule: { delay_seconds?: number | undefined; eta?: string | undefined }, now = Date.now()): number {
+	if (schedule.delay_seconds !== undefined && schedule.eta !== undefined) {
+		throw new AppError(400, "validation_error", "Give delay_seconds or eta, not both", [
+			{ path: "eta", message: "cannot be combined with delay_seconds" },
+		]);
+	}
+	if (schedule.eta === undefined) return schedule.delay_seconds ?? 0;
+	const delay = Math.max(0, Math.ceil((Date.parse(schedule.eta) - now) / 1000));
+	if (delay > MAX_DELAY_SECONDS) {
+		throw new AppError(400, "validation_error", "eta is more than 12 hours ahead, the longest Queues can delay a message", [
+			{ path: "eta", message: `must be within ${MAX_DELAY_SECONDS} seconds from now` },
+		]);
+	}
+	return delay;
+}
+
+export const bulkAccepted = z
+	.object({
+		task_ids: z.array(z.uuid()).openapi({ description: "One id per item, in input order" }),
+		status: z.literal("queued"),
+	})
+	.openapi("BulkAccepted");

@@ -1,20 +1,41 @@
-// The seed's views: routes that enqueue a task and answer at once with its id.
-import { createRoute, z } from "@hono/zod-openapi";
+// The seed's views: routes that enqueue a task and answer at once with its id,
+// one at a time or in bulk.
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createRouter } from "../http/app-env";
-import { acceptedResponse, errorResponse, idParam } from "../http/schemas";
-import { processUserData } from "../tasks/process-user-data";
+import { enqueueRateLimit } from "../http/middleware";
+import { enqueueRoute } from "../http/openapi";
+import { acceptedResponse, bulkAccepted, delayOf, errorResponse, idParam, scheduleFields } from "../http/schemas";
+import { processUserData, userId } from "../tasks/process-user-data";
 import type { Enqueued } from "../tasks/producer";
 import { emailAddress, emailBody, emailSubject, sendEmail } from "../tasks/send-email";
 
+const emailFields = {
+	email: emailAddress.openapi({ example: "ada@example.com" }),
+	subject: emailSubject.openapi({ example: "Welcome" }),
+	body: emailBody.openapi({ example: "Hello from edge-tasks." }),
+};
+
 const sendEmailBody = z
-	.object({
-		email: emailAddress.openapi({ example: "ada@example.com" }),
-		subject: emailSubject.openapi({ example: "Welcome" }),
-		body: emailBody.openapi({ example: "Hello from edge-tasks." }),
-	})
+	.object({ ...emailFields, ...scheduleFields })
 	.strict()
 	.openapi("SendEmailRequest");
+const scheduleBody = z.object(scheduleFields).strict().openapi("Schedule");
+const processUsersBody = z
+	.object({
+		user_ids: z
+			.array(userId)
+			.min(1)
+			.max(1000)
+			.openapi({ example: [1, 2, 3] }),
+		...scheduleFields,
+	})
+	.strict()
+	.openapi("ProcessUsersRequest");
+const sendEmailsBody = z
+	.object({ messages: z.array(z.object(emailFields).strict()).min(1).max(500), ...scheduleFields })
+	.strict()
+	.openapi("SendEmailsRequest");
 
 const idempotencyHeader = z.object({
 	"idempotency-key": z
@@ -27,57 +48,102 @@ const idempotencyHeader = z.object({
 		}),
 });
 
+const json = <T extends z.ZodType>(schema: T, required = true) => ({ required, content: { "application/json": { schema } } });
+
 /** 202 for a new task; 200 when an Idempotency-Key replayed an earlier one. */
 const accepted = (c: Context, { id, replayed }: Enqueued) =>
 	c.json({ task_id: id, status: "queued" as const }, replayed ? 200 : 202, { Location: `/tasks/${id}` });
+
+const bodyErrors = {
+	400: errorResponse("The body is not valid JSON or fails validation (including delay_seconds / eta)"),
+	413: errorResponse("The body is larger than MAX_BODY_BYTES"),
+	415: errorResponse("The body is not application/json"),
+	503: errorResponse(
+		"The queue refused the message(s); details list what was not enqueued. Retry (with the same Idempotency-Key)",
+	),
+};
 
 const enqueueResponses = {
 	200: { ...acceptedResponse, description: "Replay: this Idempotency-Key already enqueued this task; nothing new was enqueued" },
 	202: acceptedResponse,
 	409: errorResponse("A request with this Idempotency-Key is still being recorded; retry"),
 	422: errorResponse("This Idempotency-Key was used with a different body"),
-	503: errorResponse("The queue refused the message; nothing was enqueued. Retry, with the same Idempotency-Key"),
+	...bodyErrors,
 };
 
-export const enqueue = createRouter()
-	.openapi(
-		createRoute({
-			method: "post",
-			path: "/send-email",
-			tags: ["Tasks"],
-			summary: "Queue an email",
-			request: {
-				headers: idempotencyHeader,
-				body: { required: true, content: { "application/json": { schema: sendEmailBody } } },
-			},
-			responses: {
-				...enqueueResponses,
-				400: errorResponse("The body is not valid JSON or fails validation"),
-				413: errorResponse("The body is larger than MAX_BODY_BYTES"),
-				415: errorResponse("The body is not application/json"),
-			},
-		}),
-		async (c) => {
-			const { email, subject, body } = c.req.valid("json");
-			const idempotencyKey = c.req.valid("header")["idempotency-key"];
-			return accepted(c, await c.var.ctx.tasks.enqueue(sendEmail, { recipient: email, subject, body }, { idempotencyKey }));
-		},
-	)
-	.openapi(
-		createRoute({
-			method: "post",
-			path: "/process-user/{user_id}",
-			tags: ["Tasks"],
-			summary: "Queue processing of a user",
-			request: { headers: idempotencyHeader, params: z.object({ user_id: idParam("user_id") }) },
-			responses: {
-				...enqueueResponses,
-				400: errorResponse("user_id is not a positive integer"),
-			},
-		}),
-		async (c) => {
-			const { user_id } = c.req.valid("param");
-			const idempotencyKey = c.req.valid("header")["idempotency-key"];
-			return accepted(c, await c.var.ctx.tasks.enqueue(processUserData, { user_id }, { idempotencyKey }));
-		},
-	);
+const bulkResponses = {
+	202: { content: { "application/json": { schema: bulkAccepted } }, description: "Every task is recorded and on the queue" },
+	...bodyErrors,
+};
+
+export const enqueue = createRouter();
+enqueue.use("/send-email", enqueueRateLimit);
+enqueue.use("/send-emails", enqueueRateLimit);
+enqueue.use("/process-user/*", enqueueRateLimit);
+enqueue.use("/process-users", enqueueRateLimit);
+
+enqueue.openapi(
+	enqueueRoute({
+		method: "post",
+		path: "/send-email",
+		tags: ["Enqueue"],
+		summary: "Queue an email",
+		request: { headers: idempotencyHeader, body: json(sendEmailBody) },
+		responses: enqueueResponses,
+	}),
+	async (c) => {
+		const { email, subject, body, ...schedule } = c.req.valid("json");
+		const options = { idempotencyKey: c.req.valid("header")["idempotency-key"], delaySeconds: delayOf(schedule) };
+		return accepted(c, await c.var.ctx.tasks.enqueue(sendEmail, { recipient: email, subject, body }, options));
+	},
+);
+
+enqueue.openapi(
+	enqueueRoute({
+		method: "post",
+		path: "/process-user/{user_id}",
+		tags: ["Enqueue"],
+		summary: "Queue processing of a user",
+		request: { headers: idempotencyHeader, params: z.object({ user_id: idParam("user_id") }), body: json(scheduleBody, false) },
+		responses: enqueueResponses,
+	}),
+	async (c) => {
+		const { user_id } = c.req.valid("param");
+		const options = { idempotencyKey: c.req.valid("header")["idempotency-key"], delaySeconds: delayOf(c.req.valid("json")) };
+		return accepted(c, await c.var.ctx.tasks.enqueue(processUserData, { user_id }, options));
+	},
+);
+
+enqueue.openapi(
+	enqueueRoute({
+		method: "post",
+		path: "/process-users",
+		tags: ["Enqueue"],
+		summary: "Queue processing of up to 1000 users, one task each",
+		request: { body: json(processUsersBody) },
+		responses: bulkResponses,
+	}),
+	async (c) => {
+		const { user_ids, ...schedule } = c.req.valid("json");
+		const inputs = user_ids.map((user_id) => ({ user_id }));
+		const ids = await c.var.ctx.tasks.enqueueMany(processUserData, inputs, { delaySeconds: delayOf(schedule) });
+		return c.json({ task_ids: ids, status: "queued" as const }, 202);
+	},
+);
+
+enqueue.openapi(
+	enqueueRoute({
+		method: "post",
+		path: "/send-emails",
+		tags: ["Enqueue"],
+		summary: "Queue up to 500 emails, one task each",
+		request: { body: json(sendEmailsBody) },
+		responses: bulkResponses,
+	}),
+	async (c) => {
+		const { messages, ...schedule } = c.req.valid("json");
+		const inputs = messages.map(({ email, subject, body }) => ({ recipient: email, subject, body }));
+		const ids = await c.var.ctx.tasks.enqueueMany(sendEmail, inputs, { delaySeconds: delayOf(schedule) });
+		return c.json({ task_ids: ids, status: "queued" as const }, 202);
+	},
+);

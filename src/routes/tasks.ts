@@ -1,23 +1,74 @@
-// The result backend over HTTP: AsyncResult(task_id).state / .result.
-import { createRoute, z } from "@hono/zod-openapi";
-import { notFound } from "../errors";
+// Tasks: the result backend over HTTP (AsyncResult), plus what Flower and
+// `celery inspect` / `revoke` give Celery users: list, revoke, retry.
+import { z } from "@hono/zod-openapi";
+import { AppError, notFound } from "../errors";
 import { createRouter } from "../http/app-env";
-import { errorResponse, taskBody, toTaskBody } from "../http/schemas";
-import { getTask } from "../tasks/store";
+import { authedRoute } from "../http/openapi";
+import { acceptedResponse, errorResponse, taskBody, toTaskBody } from "../http/schemas";
+import { listTasks } from "../tasks/list";
+import { registry } from "../tasks/registry";
+import { TASK_STATES } from "../tasks/states";
+import { getTask, revoke } from "../tasks/store";
 
-export const tasks = createRouter().openapi(
-	createRoute({
+const taskIdParams = z.object({
+	task_id: z.uuid({ error: "must be a UUID" }).openapi({ param: { name: "task_id", in: "path" } }),
+});
+
+const listQuery = z.object({
+	status: z.enum(TASK_STATES).optional(),
+	name: z.string().min(1).max(200).optional().openapi({ example: "send_email" }),
+	created_after: z.iso.datetime({ offset: true }).optional().openapi({ example: "2026-11-24T00:00:00Z" }),
+	created_before: z.iso.datetime({ offset: true }).optional(),
+	limit: z.coerce.number().int().min(1).max(100).default(20),
+	cursor: z.string().max(200).optional().openapi({ description: "next_cursor from the previous page" }),
+});
+
+const taskPage = z
+	.object({
+		tasks: z.array(taskBody),
+		next_cursor: z.string().nullable().openapi({ description: "Pass as cursor for the next page; null on the last page" }),
+	})
+	.openapi("TaskPage");
+
+const taskResponse = (description: string) => ({ content: { "application/json": { schema: taskBody } }, description });
+
+export const tasks = createRouter();
+
+tasks.openapi(
+	authedRoute({
+		method: "get",
+		path: "/tasks",
+		tags: ["Tasks"],
+		summary: "List tasks, newest first",
+		request: { query: listQuery },
+		responses: {
+			200: { content: { "application/json": { schema: taskPage } }, description: "One page of tasks" },
+			400: errorResponse("A filter, limit or cursor is invalid"),
+		},
+	}),
+	async (c) => {
+		const q = c.req.valid("query");
+		const page = await listTasks(c.var.ctx.db, {
+			status: q.status,
+			name: q.name,
+			createdAfter: q.created_after ? new Date(q.created_after) : undefined,
+			createdBefore: q.created_before ? new Date(q.created_before) : undefined,
+			limit: q.limit,
+			cursor: q.cursor,
+		});
+		return c.json({ tasks: page.tasks.map(toTaskBody), next_cursor: page.nextCursor }, 200);
+	},
+);
+
+tasks.openapi(
+	authedRoute({
 		method: "get",
 		path: "/tasks/{task_id}",
 		tags: ["Tasks"],
 		summary: "A task's state and result",
-		request: {
-			params: z.object({
-				task_id: z.uuid({ error: "must be a UUID" }).openapi({ param: { name: "task_id", in: "path" } }),
-			}),
-		},
+		request: { params: taskIdParams },
 		responses: {
-			200: { content: { "application/json": { schema: taskBody } }, description: "The task" },
+			200: taskResponse("The task"),
 			400: errorResponse("task_id is not a UUID"),
 			404: errorResponse("No such task"),
 		},
@@ -26,5 +77,64 @@ export const tasks = createRouter().openapi(
 		const row = await getTask(c.var.ctx.db, c.req.valid("param").task_id);
 		if (!row) throw notFound("Task");
 		return c.json(toTaskBody(row), 200);
+	},
+);
+
+tasks.openapi(
+	authedRoute({
+		method: "delete",
+		path: "/tasks/{task_id}",
+		tags: ["Tasks"],
+		summary: "Revoke a task that has not started",
+		description: "A PENDING or RETRY task becomes REVOKED; its message is acked without running.",
+		request: { params: taskIdParams },
+		responses: {
+			200: taskResponse("The revoked task"),
+			400: errorResponse("task_id is not a UUID"),
+			404: errorResponse("No such task"),
+			409: errorResponse("The task is running or finished"),
+		},
+	}),
+	async (c) => {
+		const { task_id } = c.req.valid("param");
+		const { db, log } = c.var.ctx;
+		const revoked = await revoke(db, task_id);
+		if (revoked) {
+			log.info("task transition", { task_id, name: revoked.name, from: "PENDING|RETRY", to: "REVOKED" });
+			return c.json(toTaskBody(revoked), 200);
+		}
+		const current = await getTask(db, task_id);
+		if (!current) throw notFound("Task");
+		throw new AppError(409, "conflict", `Task is ${current.status}; only PENDING or RETRY tasks can be revoked`);
+	},
+);
+
+tasks.openapi(
+	authedRoute({
+		method: "post",
+		path: "/tasks/{task_id}/retry",
+		tags: ["Tasks"],
+		summary: "Run a failed or revoked task again, as a new task",
+		description: "Enqueues a new task with the same input; its retry_of names the original.",
+		request: { params: taskIdParams },
+		responses: {
+			202: acceptedResponse,
+			400: errorResponse("task_id is not a UUID, or the stored input no longer passes the task's schema"),
+			404: errorResponse("No such task"),
+			409: errorResponse("The task is not FAILURE or REVOKED, or its task name is no longer registered"),
+			503: errorResponse("The queue refused the message; nothing was enqueued"),
+		},
+	}),
+	async (c) => {
+		const { task_id } = c.req.valid("param");
+		const original = await getTask(c.var.ctx.db, task_id);
+		if (!original) throw notFound("Task");
+		if (original.status !== "FAILURE" && original.status !== "REVOKED") {
+			throw new AppError(409, "conflict", `Task is ${original.status}; only FAILURE or REVOKED tasks can be retried`);
+		}
+		const definition = registry.get(original.name);
+		if (!definition) throw new AppError(409, "conflict", `Task name "${original.name}" is no longer registered`);
+		const { id } = await c.var.ctx.tasks.enqueue(definition, original.payload, { retryOf: original.id });
+		return c.json({ task_id: id, status: "queued" as const }, 202, { Location: `/tasks/${id}` });
 	},
 );

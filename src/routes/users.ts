@@ -1,9 +1,10 @@
 // Users: the rows process_user_data works on.
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { users as usersTable } from "../db/schema";
 import { AppError, notFound } from "../errors";
 import { createRouter } from "../http/app-env";
+import { authedRoute } from "../http/openapi";
 import { errorResponse, idParam, toUserBody, userBody } from "../http/schemas";
 import { emailAddress } from "../tasks/send-email";
 
@@ -17,7 +18,7 @@ const createUserBody = z
 
 export const users = createRouter()
 	.openapi(
-		createRoute({
+		authedRoute({
 			method: "post",
 			path: "/users",
 			tags: ["Users"],
@@ -45,7 +46,7 @@ export const users = createRouter()
 		},
 	)
 	.openapi(
-		createRoute({
+		authedRoute({
 			method: "get",
 			path: "/users/{id}",
 			tags: ["Users"],
