@@ -12,11 +12,32 @@ describe("config", () => {
 			appEnv: "production",
 			mailFrom: "tasks@example.com",
 			mailDomain: "example.com",
-			maxBodyBytes: 65_536,
+			maxBodyBytes: 1_048_576,
 			deadLetterQueue: "dlq",
 			idempotencyTtlSeconds: 86_400,
+			apiTokens: [],
+			corsOrigins: [],
 		});
 		expect(Object.isFrozen(config)).toBe(true);
+	});
+
+	it("splits comma-separated tokens and origins", () => {
+		const config = parseConfig({
+			APP_ENV: "development",
+			MAIL_FROM: "a@example.com",
+			TASKS_DEAD_LETTER_QUEUE: "dlq",
+			API_TOKENS: " first-token-0123456789 ,second-token-0123456789,",
+			CORS_ORIGINS: "https://app.example.com",
+		});
+		expect(config.apiTokens).toEqual(["first-token-0123456789", "second-token-0123456789"]);
+		expect(config.corsOrigins).toEqual(["https://app.example.com"]);
+	});
+
+	it("refuses a short token, naming API_TOKENS without echoing it", () => {
+		const parse = () =>
+			parseConfig({ APP_ENV: "test", MAIL_FROM: "a@example.com", TASKS_DEAD_LETTER_QUEUE: "q", API_TOKENS: "short" });
+		expect(parse).toThrow(/API_TOKENS: each token must be at least 16 characters/);
+		expect(parse).not.toThrow(/short/);
 	});
 
 	it("names every bad variable", () => {

@@ -12,9 +12,20 @@ import { getTask, insertPending } from "../src/tasks/store";
 
 export const BASE = "https://edge-tasks.test";
 
+/** Tokens configured for the tests in test/vitest.config.ts. */
+export const TOKENS = {
+	main: "test-token-0123456789abcdef",
+	rotated: "rotated-token-0123456789abcdef",
+	rateLimited: "rate-limit-token-0123456789abcdef",
+} as const;
+
+/** A request to the Worker, authenticated with the main test token unless headers say otherwise. */
 export async function call(path: string, init: RequestInit = {}): Promise<Response> {
+	const headers = new Headers(init.headers);
+	if (!headers.has("Authorization")) headers.set("Authorization", `Bearer ${TOKENS.main}`);
+	if (headers.get("Authorization") === "") headers.delete("Authorization");
 	const ctx = createExecutionContext();
-	const res = await worker.fetch(new Request(`${BASE}${path}`, init), env, ctx);
+	const res = await worker.fetch(new Request(`${BASE}${path}`, { ...init, headers }), env, ctx);
 	await waitOnExecutionContext(ctx);
 	return res;
 }

@@ -19,6 +19,9 @@ describe("GET /tasks/:task_id", () => {
 			created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
 			started_at: null,
 			finished_at: null,
+			due_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+			next_attempt_at: null,
+			retry_of: null,
 		});
 	});
 

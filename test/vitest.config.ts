@@ -12,7 +12,11 @@ export default defineConfig(async () => ({
 		cloudflareTest({
 			wrangler: { configPath: path.join(root, "wrangler.toml") },
 			miniflare: {
-				bindings: { APP_ENV: "test", TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")) },
+				bindings: {
+					APP_ENV: "test",
+					API_TOKENS: "test-token-0123456789abcdef, rotated-token-0123456789abcdef, rate-limit-token-0123456789abcdef",
+					TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
+				},
 				// Deliver enqueued messages to the consumer quickly.
 				queueConsumers: { "edge-tasks-dev": { maxBatchTimeout: 0.05 } },
 			},
