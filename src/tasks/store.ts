@@ -1,6 +1,6 @@
 // The result backend: every read and write of the tasks table goes through here,
 // and every state change through transition(), which enforces TRANSITIONS.
-import { and, eq, inArray, lte, ne, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, lte, ne, or, type SQL, sql } from "drizzle-orm";
 import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
 import { type TaskRow, taskEffects, tasks } from "../db/schema";
@@ -32,8 +32,9 @@ export function insertPending(db: Database, task: NewTask, now = new Date()) {
 	return db.insert(tasks).values(pendingRow(task, now));
 }
 
-// D1 binds at most 100 parameters per statement; a pending row binds 8.
-const ROWS_PER_INSERT = Math.floor(100 / 8);
+// D1 binds at most 100 parameters per statement, and drizzle binds a value for
+// every column of every inserted row.
+const ROWS_PER_INSERT = Math.floor(100 / Object.keys(getTableColumns(tasks)).length);
 
 /** Inserts for many tasks, each within D1's bound-parameter limit; run them in one db.batch. */
 export function insertPendingMany(db: Database, list: NewTask[], now = new Date()) {
