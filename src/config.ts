@@ -25,6 +25,12 @@ const configSchema = z.object({
 		.min(60)
 		.max(30 * 86_400)
 		.default(86_400),
+	RESULT_TTL_SECONDS: z.coerce
+		.number()
+		.int()
+		.min(60)
+		.default(7 * 86_400),
+	STUCK_PENDING_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
 	// A secret: comma-separated so a new token can be added before the old one
 	// is removed. Empty means every protected route refuses to serve.
 	API_TOKENS: commaList(z.string().min(16, { error: "each token must be at least 16 characters" })),
@@ -42,6 +48,10 @@ export type Config = Readonly<{
 	deadLetterQueue: string;
 	/** How long an Idempotency-Key is remembered. */
 	idempotencyTtlSeconds: number;
+	/** How long finished tasks are kept before result expiry deletes them. */
+	resultTtlSeconds: number;
+	/** A PENDING task this far past due (and not touched since) counts as lost. */
+	stuckPendingSeconds: number;
 	/** Bearer tokens accepted by the API; never logged. */
 	apiTokens: readonly string[];
 	/** Origins allowed by CORS; none by default. */
@@ -76,6 +86,8 @@ export function parseConfig(vars: ConfigVars): Config {
 		maxBodyBytes: env.MAX_BODY_BYTES,
 		deadLetterQueue: env.TASKS_DEAD_LETTER_QUEUE,
 		idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+		resultTtlSeconds: env.RESULT_TTL_SECONDS,
+		stuckPendingSeconds: env.STUCK_PENDING_SECONDS,
 		apiTokens: Object.freeze(env.API_TOKENS),
 		corsOrigins: Object.freeze(env.CORS_ORIGINS),
 	});

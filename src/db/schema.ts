@@ -39,6 +39,8 @@ export const tasks = sqliteTable(
 		dueAt: timestamp("due_at"),
 		/** For a task re-enqueued by POST /tasks/:id/retry: the task it repeats. */
 		retryOf: text("retry_of"),
+		/** How often stuck-task recovery re-sent this task's message. */
+		recoveries: integer("recoveries").notNull().default(0),
 	},
 	(t) => [
 		check("tasks_status_check", sql.raw(`status IN (${TASK_STATES.map((s) => `'${s}'`).join(", ")})`)),
@@ -46,6 +48,8 @@ export const tasks = sqliteTable(
 		index("tasks_status_created_idx").on(t.status, t.createdAt, t.id),
 		index("tasks_name_created_idx").on(t.name, t.createdAt, t.id),
 		index("tasks_created_idx").on(t.createdAt, t.id),
+		// Result expiry scans finished tasks by age.
+		index("tasks_finished_idx").on(t.finishedAt),
 	],
 );
 

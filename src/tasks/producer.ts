@@ -34,6 +34,8 @@ export interface Enqueued {
 
 export interface TaskProducer {
 	enqueue<S extends z.ZodType>(task: TaskDefinition<S>, input: z.input<S>, options?: EnqueueOptions): Promise<Enqueued>;
+	/** Sends messages again for tasks already recorded (stuck-task recovery); at most 100. */
+	resend(envelopes: Envelope[]): Promise<void>;
 	/** One task per input, all recorded in one D1 transaction; ids in input order. */
 	enqueueMany<S extends z.ZodType>(
 		task: TaskDefinition<S>,
@@ -81,6 +83,12 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 			}
 			log.info("task enqueued", { task_id: row.id, name: task.name, delay_seconds: options.delaySeconds ?? 0 });
 			return { id: row.id, replayed: false };
+		},
+
+		async resend(envelopes) {
+			if (envelopes.length === 0) return;
+			await queue.sendBatch(envelopes.map((body) => ({ body, contentType: "json" })));
+			log.info("tasks redelivered", { count: envelopes.length, task_ids: envelopes.map((e) => e.id) });
 		},
 
 		async enqueueMany(task, inputs, options = {}) {
