@@ -15,6 +15,8 @@ describe("config", () => {
 			maxBodyBytes: 1_048_576,
 			deadLetterQueue: "dlq",
 			idempotencyTtlSeconds: 86_400,
+			resultTtlSeconds: 604_800,
+			stuckPendingSeconds: 900,
 			apiTokens: [],
 			corsOrigins: [],
 		});

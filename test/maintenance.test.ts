@@ -1,0 +1,159 @@
+// Built-in maintenance tasks: result expiry, stuck-task recovery, daily summary,
+// and the example periodic task.
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { tasks } from "../src/db/schema";
+import { dailySummary } from "../src/tasks/daily-summary";
+import { apply } from "../src/tasks/eager";
+import type { Envelope } from "../src/tasks/envelope";
+import { expireResults } from "../src/tasks/expire-results";
+import { processPendingUsers } from "../src/tasks/process-pending-users";
+import { recoverStuckTasks } from "../src/tasks/recover-stuck-tasks";
+import { claim, getTask } from "../src/tasks/store";
+import { createUser, deliver, recorded, testContext } from "./helpers";
+
+afterEach(() => vi.restoreAllMocks());
+
+const DAY = 86_400_000;
+const email = { recipient: "ada@example.com", subject: "Hi", body: "Body" };
+
+async function seedTask(status: string, finishedAgoMs: number | null, tag: string) {
+	const id = crypto.randomUUID();
+	const finishedAt = finishedAgoMs === null ? null : new Date(Date.now() - finishedAgoMs);
+	await testContext()
+		.db.insert(tasks)
+		.values({ id, name: "process_user_data", payload: { tag }, status: status as "PENDING", finishedAt });
+	return id;
+}
+
+const countTagged = async (tag: string) =>
+	(
+		await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE json_extract(payload, '$.tag') = ?")
+			.bind(tag)
+			.first<{ n: number }>()
+	)?.n;
+
+describe("expire_results", () => {
+	it("deletes only old finished tasks, in bounded chunks per run, with their effects", async () => {
+		const tag = crypto.randomUUID();
+		const old: string[] = [];
+		for (let i = 0; i < 25; i++) old.push(await seedTask(["SUCCESS", "FAILURE", "REVOKED"][i % 3] ?? "SUCCESS", 8 * DAY, tag));
+		await env.DB.prepare("INSERT INTO task_effects (task_id, key, value) VALUES (?, 'email', '{}')").bind(old[0]).run();
+		const keep = [
+			await seedTask("SUCCESS", 6 * DAY, tag), // finished, but within RESULT_TTL (7 days)
+			await seedTask("PENDING", null, tag), // old but unfinished
+			await seedTask("RETRY", null, tag),
+		];
+		await env.DB.prepare("UPDATE tasks SET created_at = 0 WHERE json_extract(payload, '$.tag') = ?").bind(tag).run();
+
+		const first = await apply(testContext(), expireResults, { chunk_size: 10, max_chunks: 2 });
+		expect(first.result).toMatchObject({ deleted_tasks: 20, backlog_left: true });
+		expect(await countTagged(tag)).toBe(28 - 20);
+
+		const second = await apply(testContext(), expireResults, { chunk_size: 10, max_chunks: 2 });
+		expect(second.result).toMatchObject({ deleted_tasks: 5, backlog_left: false });
+		for (const id of keep) expect(await getTask(testContext().db, id)).toBeDefined();
+		expect(await countTagged(tag)).toBe(3);
+		const effects = await env.DB.prepare("SELECT count(*) AS n FROM task_effects WHERE task_id = ?")
+			.bind(old[0])
+			.first<{ n: number }>();
+		expect(effects?.n).toBe(0);
+	});
+
+	it("deletes expired idempotency keys and keeps live ones", async () => {
+		const now = Date.now();
+		await env.DB.prepare(
+			"INSERT INTO idempotency_keys (key, fingerprint, task_id, expires_at) VALUES ('old', 'f', 't', ?), ('live', 'f', 't', ?)",
+		)
+			.bind(now - 1000, now + DAY)
+			.run();
+		await apply(testContext(), expireResults, {});
+		const keys = await env.DB.prepare("SELECT key FROM idempotency_keys WHERE key IN ('old', 'live')").all<{ key: string }>();
+		expect(keys.results.map((k) => k.key)).toEqual(["live"]);
+	});
+});
+
+describe("recover_stuck_tasks", () => {
+	it("redelivers a STARTED task whose lease expired and a lost PENDING task; each then completes exactly once", async () => {
+		const mailer = vi.spyOn(env.MAILER, "send");
+		const stuck = await recorded("send_email", email);
+		await claim(testContext().db, stuck.id, 60);
+		await env.DB.prepare("UPDATE tasks SET lease_expires_at = ? WHERE id = ?")
+			.bind(Date.now() - 1000, stuck.id)
+			.run();
+		const lost = await recorded("send_email", { ...email, recipient: "grace@example.com" });
+		const longAgo = Date.now() - 3600_000;
+		await env.DB.prepare("UPDATE tasks SET due_at = ?, updated_at = ? WHERE id = ?").bind(longAgo, longAgo, lost.id).run();
+		const fresh = await recorded("send_email", email); // PENDING, but recent: left alone
+
+		const sendBatch = vi.spyOn(env.TASKS, "sendBatch");
+		const run = await apply(testContext(), recoverStuckTasks, {});
+
+		expect(run.result).toMatchObject({ failed: 0 });
+		const resent = sendBatch.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as Envelope));
+		expect(resent.map((e) => e.id).sort()).toEqual([stuck.id, lost.id].sort());
+		expect(resent.map((e) => e.id)).not.toContain(fresh.id);
+		expect(await getTask(testContext().db, stuck.id)).toMatchObject({ status: "RETRY", recoveries: 1 });
+
+		// The recovery's copies arrive, and so does a late copy of the lost message.
+		await deliver([...resent, lost]);
+		expect(await getTask(testContext().db, stuck.id)).toMatchObject({ status: "SUCCESS", attempts: 2 });
+		expect(await getTask(testContext().db, lost.id)).toMatchObject({ status: "SUCCESS", attempts: 1 });
+		expect(mailer).toHaveBeenCalledTimes(2);
+	});
+
+	it("fails a task past its retry limit with a clear reason instead of redelivering it", async () => {
+		const stuck = await recorded("process_user_data", { user_id: 1 });
+		await env.DB.prepare("UPDATE tasks SET status = 'STARTED', attempts = 4, lease_expires_at = 1 WHERE id = ?")
+			.bind(stuck.id)
+			.run();
+		const lost = await recorded("process_user_data", { user_id: 2 });
+		await env.DB.prepare("UPDATE tasks SET due_at = 1, updated_at = 1, recoveries = 4 WHERE id = ?").bind(lost.id).run();
+
+		const run = await apply(testContext(), recoverStuckTasks, {});
+
+		expect(run.result).toMatchObject({ failed: 2 });
+		expect(await getTask(testContext().db, stuck.id)).toMatchObject({
+			status: "FAILURE",
+			error: "abandoned: the lease expired after 4 attempt(s)",
+		});
+		expect(await getTask(testContext().db, lost.id)).toMatchObject({
+			status: "FAILURE",
+			error: "lost: the message never arrived after 4 re-send(s)",
+		});
+	});
+});
+
+describe("daily_summary", () => {
+	it("counts the last day's tasks per state and per name, and logs them", async () => {
+		const info = vi.spyOn(console, "log");
+		await seedTask("SUCCESS", 1000, "summary");
+		const run = await apply(testContext(), dailySummary, {});
+		const summary = run.result as {
+			total: number;
+			by_state: Record<string, number>;
+			by_name: Record<string, Record<string, number>>;
+		};
+		expect(summary.total).toBeGreaterThanOrEqual(1);
+		expect(summary.by_state.SUCCESS).toBeGreaterThanOrEqual(1);
+		expect(summary.by_name.process_user_data?.SUCCESS).toBeGreaterThanOrEqual(1);
+		const line = info.mock.calls.map((c) => JSON.parse(String(c[0]))).find((l) => l.msg === "daily summary");
+		expect(line).toMatchObject({ total: summary.total });
+	});
+});
+
+describe("process_pending_users (the example periodic task)", () => {
+	it("queues process_user_data for each unprocessed user, in bulk", async () => {
+		const sendBatch = vi.spyOn(env.TASKS, "sendBatch");
+		const pending = [await createUser(), await createUser()];
+		const done = await createUser();
+		await env.DB.prepare("UPDATE users SET processed = 1 WHERE id = ?").bind(done.id).run();
+
+		const run = await apply(testContext(), processPendingUsers, {});
+
+		const queued = sendBatch.mock.calls.flatMap(([messages]) => [...messages].map((m) => (m.body as Envelope).input));
+		for (const user of pending) expect(queued).toContainEqual({ user_id: user.id });
+		expect(queued).not.toContainEqual({ user_id: done.id });
+		expect(run.result).toEqual({ queued: queued.length });
+	});
+});
