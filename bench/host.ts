@@ -1,0 +1,94 @@
+// Hosts the Worker for the benchmark: bundled by wrangler (the same bundle
+// `wrangler deploy` would upload), run by Miniflare's API directly in workerd
+// on loopback, with the bindings wrangler.toml declares for development and a
+// fresh D1 in a temporary directory. No `wrangler dev` proxy in front.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+
+export const ROOT = path.join(import.meta.dirname, "..");
+export const TOKEN = "bench-token-0123456789abcdef";
+
+/** Bundles `entry` with the development config; returns the bundle's path. */
+export function bundle(entry: string, env?: string): string {
+	const outdir = mkdtempSync(path.join(tmpdir(), "edge-tasks-bundle-"));
+	const args = ["wrangler", "deploy", "--dry-run", "--outdir", outdir, ...(env ? ["--env", env] : []), entry];
+	execFileSync("npx", args, { cwd: ROOT, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+	return path.join(outdir, `${path.basename(entry, ".ts")}.js`);
+}
+
+export interface Host {
+	mf: Miniflare;
+	url: URL;
+	db: D1Database;
+	dispose(): Promise<void>;
+}
+
+export async function startHost(entry: string, options: { maxBatchTimeout?: number } = {}): Promise<Host> {
+	const script = bundle(entry);
+	// The development environment's bindings, as wrangler.toml declares them,
+	// in the form wrangler itself hands to Miniflare.
+	const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
+	const queueConsumers = Object.fromEntries(
+		Object.entries(workerOptions.queueConsumers ?? {}).map(([queue, consumer]) => [
+			queue,
+			options.maxBatchTimeout === undefined ? consumer : { ...consumer, maxBatchTimeout: options.maxBatchTimeout },
+		]),
+	);
+	const mf = new Miniflare(
+		convertV4MiniflareOptions({
+			host: "127.0.0.1",
+			port: 0,
+			log: new Log(process.env.BENCH_DEBUG ? LogLevel.DEBUG : LogLevel.WARN),
+			d1Persist: mkdtempSync(path.join(tmpdir(), "edge-tasks-d1-")),
+			// The Worker logs a JSON line per request and per task; drain them.
+			handleRuntimeStdio(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) {
+				if (process.env.BENCH_DEBUG) {
+					stdout.pipe(process.stdout);
+					stderr.pipe(process.stderr);
+				} else {
+					stdout.resume();
+					stderr.resume();
+				}
+			},
+			workers: [
+				{
+					...workerOptions,
+					name: "edge-tasks",
+					modulesRoot: path.dirname(script),
+					modules: [{ type: "ESModule", path: script }],
+					queueConsumers,
+					bindings: { ...(workerOptions.bindings as Record<string, string>), API_TOKENS: TOKEN },
+					// The benchmark measures the Worker, not the limiter's verdict: the
+					// same binding, with a limit the load cannot reach.
+					ratelimits: Object.fromEntries(
+						Object.entries(workerOptions.ratelimits ?? {}).map(([name, limiter]) => [
+							name,
+							{ ...limiter, simple: { ...limiter.simple, limit: 1_000_000_000 } },
+						]),
+					),
+				},
+			],
+		}),
+	);
+	const url = await mf.ready;
+	const db = (await mf.getD1Database("DB")) as unknown as D1Database;
+	await applyMigrations(db);
+	return { mf, url, db, dispose: () => mf.dispose() };
+}
+
+async function applyMigrations(db: D1Database): Promise<void> {
+	const dir = path.join(ROOT, "migrations");
+	for (const file of readdirSync(dir)
+		.filter((f) => f.endsWith(".sql"))
+		.sort()) {
+		const statements = readFileSync(path.join(dir, file), "utf8")
+			.split("--> statement-breakpoint")
+			.map((s) => s.trim())
+			.filter(Boolean);
+		await db.batch(statements.map((s) => db.prepare(s)));
+	}
+}
