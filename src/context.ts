@@ -17,23 +17,29 @@ export interface AppContext {
 	readonly enqueueLimiter: RateLimit;
 }
 
-// Parsing is cheap but not free, and env is the same object for the isolate's
-// lifetime, so each env is parsed once.
-const configs = new WeakMap<Env, Config>();
-
-function configOf(env: Env): Config {
-	let config = configs.get(env);
-	if (!config) {
-		config = parseConfig(env);
-		configs.set(env, config);
-	}
-	return config;
+/** Computes f(key) once per key object, for as long as the key lives. */
+function oncePer<K extends object, V>(f: (key: K) => V): (key: K) => V {
+	const cache = new WeakMap<K, V>();
+	return (key) => {
+		let value = cache.get(key);
+		if (value === undefined) {
+			value = f(key);
+			cache.set(key, value);
+		}
+		return value;
+	};
 }
+
+// env and its bindings are the same objects for the isolate's lifetime.
+// Parsing the config is cheap but not free; drizzle() walks the schema to
+// build its relational config. Neither needs doing per request.
+const configOf = oncePer((env: Env) => parseConfig(env));
+const dbOf = oncePer((binding: D1Database) => createDb(binding));
 
 export function createContext(env: Env, logFields: LogFields = {}): AppContext {
 	const config = configOf(env);
 	const log = createLogger({ app_env: config.appEnv, ...logFields });
-	const db = createDb(env.DB);
+	const db = dbOf(env.DB);
 	return {
 		config,
 		db,

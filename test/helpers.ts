@@ -8,7 +8,7 @@ import { users } from "../src/db/schema";
 import worker from "../src/index";
 import type { Json } from "../src/tasks/define";
 import type { Envelope } from "../src/tasks/envelope";
-import { getTask, insertPending } from "../src/tasks/store";
+import { claimMany, getTask, insertPending, type Outcome, recordOutcomes } from "../src/tasks/store";
 
 export const BASE = "https://edge-tasks.test";
 
@@ -77,7 +77,7 @@ export function rawMime(message: unknown): string {
 }
 
 /** Hands bodies to the Worker's queue() handler as one batch, as the platform would. */
-export async function deliver(bodies: unknown[], options: { queue?: string; attempts?: number } = {}) {
+export async function deliver(bodies: unknown[], options: { queue?: string; attempts?: number; env?: Env } = {}) {
 	const batch = createMessageBatch(
 		options.queue ?? "edge-tasks-dev",
 		bodies.map((body, i) => ({
@@ -90,7 +90,7 @@ export async function deliver(bodies: unknown[], options: { queue?: string; atte
 	// getQueueResult() does not report retry options, so watch retry() itself.
 	const retrySpies = batch.messages.map((message) => vi.spyOn(message, "retry"));
 	const ctx = createExecutionContext();
-	await worker.queue(batch, env);
+	await worker.queue(batch, options.env ?? env);
 	const result = await getQueueResult(batch, ctx);
 	const retried = batch.messages.flatMap((message, i) => {
 		const call = retrySpies[i]?.mock.calls[0];
@@ -104,6 +104,18 @@ export async function recorded(name: string, input: Json): Promise<Envelope> {
 	const id = crypto.randomUUID();
 	await insertPending(testContext().db, { id, name, payload: input });
 	return { id, name, input };
+}
+
+/** Claims one recorded task as a consumer would; returns the attempt, or undefined if not claimed. */
+export async function claimTask(envelope: Envelope, leaseSeconds: number, now = new Date()): Promise<number | undefined> {
+	const { id, name, input } = envelope;
+	const claims = await claimMany(testContext().db, [{ id, name, payload: input as Json, enqueuedAt: now, leaseSeconds }], now);
+	return claims.claimed.get(id);
+}
+
+/** Records one run's outcome as a consumer would; true if it was recorded. */
+export async function finishTask(outcome: Outcome): Promise<boolean> {
+	return (await recordOutcomes(testContext().db, [outcome], new Date())).has(outcome.id);
 }
 
 /** Makes D1 statements matching `when` fail, as a D1 outage would; everything else reaches the real D1. */

@@ -9,8 +9,8 @@ import type { Envelope } from "../src/tasks/envelope";
 import { expireResults } from "../src/tasks/expire-results";
 import { processPendingUsers } from "../src/tasks/process-pending-users";
 import { recoverStuckTasks } from "../src/tasks/recover-stuck-tasks";
-import { claim, getTask } from "../src/tasks/store";
-import { createUser, deliver, recorded, testContext } from "./helpers";
+import { getTask } from "../src/tasks/store";
+import { claimTask, createUser, deliver, recorded, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -77,7 +77,7 @@ describe("recover_stuck_tasks", () => {
 	it("redelivers a STARTED task whose lease expired and a lost PENDING task; each then completes exactly once", async () => {
 		const mailer = vi.spyOn(env.MAILER, "send");
 		const stuck = await recorded("send_email", email);
-		await claim(testContext().db, stuck.id, 60);
+		await claimTask(stuck, 60);
 		await env.DB.prepare("UPDATE tasks SET lease_expires_at = ? WHERE id = ?")
 			.bind(Date.now() - 1000, stuck.id)
 			.run();

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { getTask } from "../src/tasks/store";
-import { call, rowCounts, testContext } from "./helpers";
+import { call, deliver, rowCounts, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -13,8 +13,12 @@ describe("POST /process-user/:user_id", () => {
 		expect(res.status).toBe(202);
 		const { task_id } = await res.json<{ task_id: string }>();
 		expect(res.headers.get("Location")).toBe(`/tasks/${task_id}`);
+		const envelope = { id: task_id, name: "process_user_data", input: { user_id: 42 } };
+		expect(send.mock.calls[0]?.[0]).toEqual(envelope);
+		// No row until a consumer claims it: the enqueue wrote nothing to D1.
+		expect(await getTask(testContext().db, task_id)).toBeUndefined();
+		await deliver([envelope]);
 		expect(await getTask(testContext().db, task_id)).toMatchObject({ name: "process_user_data", payload: { user_id: 42 } });
-		expect(send.mock.calls[0]?.[0]).toEqual({ id: task_id, name: "process_user_data", input: { user_id: 42 } });
 	});
 
 	it.each(["0", "-1", "abc", "1.5", "1e3", "007", "99999999999999999999"])(

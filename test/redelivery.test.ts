@@ -2,13 +2,14 @@
 // between the side effect and the record, and D1 outages.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { claim, getTask } from "../src/tasks/store";
-import { deliver, failD1When, recorded, testContext } from "./helpers";
+import { getTask } from "../src/tasks/store";
+import { claimTask, deliver, failD1When, recorded, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
 const email = { recipient: "ada@example.com", subject: "Hi", body: "Body" };
-const isSuccessWrite = (sql: string, params: unknown[]) => sql.startsWith("update") && params.includes("SUCCESS");
+const isSuccessWrite = (sql: string) => sql.includes("SET status = 'SUCCESS'");
+const isClaim = (sql: string) => sql.includes("DO UPDATE SET status = 'STARTED'");
 
 describe("redelivery", () => {
 	it("the same message delivered twice runs the task once", async () => {
@@ -37,7 +38,7 @@ describe("redelivery", () => {
 	it("a delivery while another consumer holds a live lease is retried after the lease, not run", async () => {
 		const send = vi.spyOn(env.MAILER, "send");
 		const envelope = await recorded("send_email", email);
-		await claim(testContext().db, envelope.id, 60); // another consumer is running it
+		await claimTask(envelope, 60); // another consumer is running it
 
 		const { result, retried } = await deliver([envelope], { attempts: 2 });
 
@@ -51,7 +52,7 @@ describe("redelivery", () => {
 
 	it("a task whose consumer died (lease expired) is claimed again and finished", async () => {
 		const envelope = await recorded("send_email", email);
-		await claim(testContext().db, envelope.id, 60);
+		await claimTask(envelope, 60);
 		await env.DB.prepare("UPDATE tasks SET lease_expires_at = 0 WHERE id = ?").bind(envelope.id).run();
 
 		await deliver([envelope], { attempts: 2 });
@@ -95,7 +96,7 @@ describe("redelivery", () => {
 		const send = vi.spyOn(env.MAILER, "send");
 		const envelope = await recorded("send_email", email);
 
-		failD1When((sql) => sql.startsWith("update"));
+		failD1When(isClaim);
 		const { result, retried } = await deliver([envelope]);
 		vi.restoreAllMocks();
 

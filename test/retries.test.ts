@@ -3,12 +3,19 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { backoffSeconds, defineTask, PermanentError, RetryLater } from "../src/tasks/define";
-import { execute } from "../src/tasks/execute";
-import { registryOf } from "../src/tasks/registry";
+import type { Envelope } from "../src/tasks/envelope";
+import { executeBatch } from "../src/tasks/execute";
+import { type Registry, registryOf } from "../src/tasks/registry";
 import { getTask } from "../src/tasks/store";
 import { deliver, recorded, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
+
+/** One delivery, decided as the consumer would, with the task's row after it. */
+async function executeOne(envelope: Envelope, tasks: Registry) {
+	const [decision] = await executeBatch(testContext(), [{ body: envelope, enqueuedAt: new Date() }], tasks);
+	return { ...decision, task: await getTask(testContext().db, envelope.id) };
+}
 
 const email = { recipient: "ada@example.com", subject: "Hi", body: "Body" };
 const handedToBinding = (spy: { mock: { settledResults: { type: string }[] } }) =>
@@ -105,7 +112,7 @@ describe("retries", () => {
 
 	it("a PermanentError fails at once, without a retry", async () => {
 		const envelope = await recorded("flaky", { mode: "permanent" });
-		const delivery = await execute(testContext(), envelope, registryOf([flaky]));
+		const delivery = await executeOne(envelope, registryOf([flaky]));
 		expect(delivery).toMatchObject({
 			outcome: "failure",
 			ack: true,
@@ -115,7 +122,7 @@ describe("retries", () => {
 
 	it("RetryLater sets the delay itself", async () => {
 		const envelope = await recorded("flaky", { mode: "later" });
-		const delivery = await execute(testContext(), envelope, registryOf([flaky]));
+		const delivery = await executeOne(envelope, registryOf([flaky]));
 		expect(delivery).toMatchObject({ outcome: "retry", ack: false, delaySeconds: 42, task: { status: "RETRY" } });
 	});
 
@@ -127,7 +134,7 @@ describe("retries", () => {
 			run: () => new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000)),
 		});
 		const envelope = await recorded("slow", {});
-		const delivery = await execute(testContext(), envelope, registryOf([slow]));
+		const delivery = await executeOne(envelope, registryOf([slow]));
 		expect(delivery).toMatchObject({ outcome: "retry", task: { status: "RETRY", error: "task timed out after 0.05 s" } });
 	});
 });

@@ -1,14 +1,14 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { getTask } from "../src/tasks/store";
-import { call, postJson, rowCounts, testContext } from "./helpers";
+import { call, deliver, postJson, rowCounts, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
 const valid = { email: "ada@example.com", subject: "Welcome", body: "Hello from edge-tasks." };
 
 describe("POST /send-email", () => {
-	it("records the task, queues its envelope and answers 202 with the id", async () => {
+	it("queues its envelope and answers 202 with the id; the task reads PENDING until a consumer records it", async () => {
 		const send = vi.spyOn(env.TASKS, "send");
 		const res = await postJson("/send-email", valid);
 
@@ -17,10 +17,20 @@ describe("POST /send-email", () => {
 		expect(body).toEqual({ task_id: expect.any(String), status: "queued" });
 		expect(res.headers.get("Location")).toBe(`/tasks/${body.task_id}`);
 
-		const row = await getTask(testContext().db, body.task_id);
-		expect(row).toMatchObject({ name: "send_email", payload: { recipient: valid.email, subject: "Welcome", body: valid.body } });
+		const input = { recipient: valid.email, subject: "Welcome", body: valid.body };
 		expect(send).toHaveBeenCalledTimes(1);
-		expect(send.mock.calls[0]?.[0]).toEqual({ id: body.task_id, name: "send_email", input: row?.payload });
+		expect(send.mock.calls[0]?.[0]).toEqual({ id: body.task_id, name: "send_email", input });
+		expect(await getTask(testContext().db, body.task_id)).toBeUndefined();
+		const pending = await call(`/tasks/${body.task_id}`);
+		expect(pending.status).toBe(200);
+		expect(await pending.json()).toMatchObject({ task_id: body.task_id, name: null, status: "PENDING", attempts: 0 });
+
+		await deliver([send.mock.calls[0]?.[0]]);
+		expect(await getTask(testContext().db, body.task_id)).toMatchObject({
+			name: "send_email",
+			payload: input,
+			status: "SUCCESS",
+		});
 	});
 
 	it.each([

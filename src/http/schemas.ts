@@ -5,6 +5,7 @@ import type { TaskRow, UserRow } from "../db/schema";
 import { AppError } from "../errors";
 import { MAX_DELAY_SECONDS } from "../tasks/producer";
 import { TASK_STATES } from "../tasks/states";
+import { UNKNOWN_NAME } from "../tasks/store";
 
 export const errorBody = z
 	.object({
@@ -32,7 +33,7 @@ export const taskAccepted = z
 export const acceptedResponse = {
 	content: { "application/json": { schema: taskAccepted } },
 	headers: z.object({ Location: z.string().openapi({ example: "/tasks/0b6f1c1e-7c59-4e0f-9a43-2f0d2c1f6a10" }) }),
-	description: "The task is recorded as PENDING and on the queue",
+	description: "The task is on the queue; GET its Location for its state",
 };
 
 const isoTime = z.iso.datetime().openapi({ example: "2026-11-24T12:00:00.000Z" });
@@ -40,7 +41,10 @@ const isoTime = z.iso.datetime().openapi({ example: "2026-11-24T12:00:00.000Z" }
 export const taskBody = z
 	.object({
 		task_id: z.uuid(),
-		name: z.string().openapi({ example: "send_email" }),
+		name: z
+			.string()
+			.nullable()
+			.openapi({ example: "send_email", description: "null while the task is on the queue, not yet seen by a consumer" }),
 		status: z.enum(TASK_STATES),
 		result: z.unknown().openapi({ example: "Email sent to ada@example.com" }),
 		error: z.string().nullable(),
@@ -57,7 +61,7 @@ export const taskBody = z
 export function toTaskBody(row: TaskRow): z.infer<typeof taskBody> {
 	return {
 		task_id: row.id,
-		name: row.name,
+		name: row.name === UNKNOWN_NAME ? null : row.name,
 		status: row.status,
 		result: row.result ?? null,
 		error: row.error,
@@ -68,6 +72,25 @@ export function toTaskBody(row: TaskRow): z.infer<typeof taskBody> {
 		due_at: row.dueAt?.toISOString() ?? null,
 		next_attempt_at: row.nextAttemptAt?.toISOString() ?? null,
 		retry_of: row.retryOf,
+	};
+}
+
+/** A task on the queue that no consumer has seen: all we know is its id. */
+export function unseenTaskBody(id: string, mintedAt: Date): z.infer<typeof taskBody> {
+	const created = mintedAt.toISOString();
+	return {
+		task_id: id,
+		name: null,
+		status: "PENDING",
+		result: null,
+		error: null,
+		attempts: 0,
+		created_at: created,
+		started_at: null,
+		finished_at: null,
+		due_at: created,
+		next_attempt_at: null,
+		retry_of: null,
 	};
 }
 

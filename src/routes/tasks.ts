@@ -1,14 +1,16 @@
 // Tasks: the result backend over HTTP (AsyncResult), plus what Flower and
 // `celery inspect` / `revoke` give Celery users: list, revoke, retry.
 import { z } from "@hono/zod-openapi";
+import type { Config } from "../config";
 import { AppError, notFound } from "../errors";
 import { createRouter } from "../http/app-env";
 import { authedRoute } from "../http/openapi";
-import { acceptedResponse, errorResponse, taskBody, toTaskBody } from "../http/schemas";
+import { acceptedResponse, errorResponse, taskBody, toTaskBody, unseenTaskBody } from "../http/schemas";
+import { mintedAt } from "../tasks/ids";
 import { listTasks } from "../tasks/list";
 import { registry } from "../tasks/registry";
 import { TASK_STATES } from "../tasks/states";
-import { getTask, revoke } from "../tasks/store";
+import { getTask, revoke, revokeUnseen } from "../tasks/store";
 
 const taskIdParams = z.object({
 	task_id: z.uuid({ error: "must be a UUID" }).openapi({ param: { name: "task_id", in: "path" } }),
@@ -29,6 +31,25 @@ const taskPage = z
 		next_cursor: z.string().nullable().openapi({ description: "Pass as cursor for the next page; null on the last page" }),
 	})
 	.openapi("TaskPage");
+
+// Queues keep an unconsumed message for 4 days unless the queue is configured
+// otherwise.
+const QUEUE_RETENTION_MS = 4 * 86_400_000;
+// Clocks of the Worker that minted an id and the one reading it may differ.
+const CLOCK_SKEW_MS = 60_000;
+
+/**
+ * When `id` was minted, if a task with that id may still be on the queue,
+ * unseen by any consumer: a task enqueued without a row has none until it is
+ * claimed. Past the queue's retention, or the result TTL (an expired task must
+ * not read as PENDING again), a missing row means an unknown task.
+ */
+function unseenSince(id: string, config: Config, now = Date.now()): Date | undefined {
+	const minted = mintedAt(id);
+	if (!minted) return undefined;
+	const age = now - minted.getTime();
+	return age >= -CLOCK_SKEW_MS && age < Math.min(QUEUE_RETENTION_MS, config.resultTtlSeconds * 1000) ? minted : undefined;
+}
 
 const taskResponse = (description: string) => ({ content: { "application/json": { schema: taskBody } }, description });
 
@@ -68,15 +89,19 @@ tasks.openapi(
 		summary: "A task's state and result",
 		request: { params: taskIdParams },
 		responses: {
-			200: taskResponse("The task"),
+			200: taskResponse("The task. A task still on the queue, not yet seen by a consumer, is PENDING with name null."),
 			400: errorResponse("task_id is not a UUID"),
-			404: errorResponse("No such task"),
+			404: errorResponse("No such task (or its result has expired)"),
 		},
 	}),
 	async (c) => {
-		const row = await getTask(c.var.ctx.db, c.req.valid("param").task_id);
-		if (!row) throw notFound("Task");
-		return c.json(toTaskBody(row), 200);
+		const { task_id } = c.req.valid("param");
+		const { db, config } = c.var.ctx;
+		const row = await getTask(db, task_id);
+		if (row) return c.json(toTaskBody(row), 200);
+		const minted = unseenSince(task_id, config);
+		if (!minted) throw notFound("Task");
+		return c.json(unseenTaskBody(task_id, minted), 200);
 	},
 );
 
@@ -86,7 +111,8 @@ tasks.openapi(
 		path: "/tasks/{task_id}",
 		tags: ["Tasks"],
 		summary: "Revoke a task that has not started",
-		description: "A PENDING or RETRY task becomes REVOKED; its message is acked without running.",
+		description:
+			"A PENDING or RETRY task (including one still on the queue) becomes REVOKED; its message is acked without running.",
 		request: { params: taskIdParams },
 		responses: {
 			200: taskResponse("The revoked task"),
@@ -98,7 +124,8 @@ tasks.openapi(
 	async (c) => {
 		const { task_id } = c.req.valid("param");
 		const { db, log } = c.var.ctx;
-		const revoked = await revoke(db, task_id);
+		const minted = unseenSince(task_id, c.var.ctx.config);
+		const revoked = (await revoke(db, task_id)) ?? (minted && (await revokeUnseen(db, task_id, minted)));
 		if (revoked) {
 			log.info("task transition", { task_id, name: revoked.name, from: "PENDING|RETRY", to: "REVOKED" });
 			return c.json(toTaskBody(revoked), 200);

@@ -1,25 +1,34 @@
-// The queue() side: Celery's worker. One context per batch; each message is
-// acked or retried on its own, so one bad message never holds back the rest.
-// The dead-letter queue is consumed here too, dispatched on batch.queue.
+// The queue() side: Celery's worker. One context per batch, and the batch is
+// decided as a whole (see execute.ts); each message is then acked or retried
+// on its own, so one bad message never holds back the rest. The dead-letter
+// queue is consumed here too, dispatched on batch.queue.
 import { type AppContext, createContext } from "../context";
 import { errorMessage } from "../log";
 import { envelopeSchema } from "./envelope";
-import { execute, truncatedBody } from "./execute";
+import { executeBatch, truncatedBody } from "./execute";
 import { type Registry, registry } from "./registry";
-import { markFailure } from "./store";
+import { failNow, type Unrunnable } from "./store";
 
 export async function consumeBatch(batch: MessageBatch<unknown>, env: Env, tasks: Registry = registry): Promise<void> {
 	const ctx = createContext(env, { queue: batch.queue });
 	if (batch.queue === ctx.config.deadLetterQueue) return consumeDeadLetters(ctx, batch);
 
-	for (const message of batch.messages) {
-		try {
-			const delivery = await execute(ctx, message.body, tasks);
-			if (delivery.ack) message.ack();
-			else message.retry({ delaySeconds: delivery.delaySeconds });
-		} catch (err) {
-			// Not the task failing (that is recorded above) but the machinery: D1
-			// unreachable, say. Nothing was decided, so the queue delivers it again.
+	try {
+		const decisions = await executeBatch(
+			ctx,
+			batch.messages.map((message) => ({ body: message.body, enqueuedAt: message.timestamp })),
+			tasks,
+		);
+		batch.messages.forEach((message, i) => {
+			const decision = decisions[i];
+			if (!decision || decision.ack) message.ack();
+			else message.retry({ delaySeconds: decision.delaySeconds });
+		});
+	} catch (err) {
+		// Not a task failing (that is recorded) but the machinery: D1
+		// unreachable, say. Nothing was decided, so the queue delivers the batch
+		// again; claims are atomic and effects recorded, so nothing runs twice.
+		for (const message of batch.messages) {
 			const delaySeconds = Math.min(300, 2 ** message.attempts);
 			ctx.log.error("delivery failed; will be redelivered", {
 				message_id: message.id,
@@ -34,9 +43,11 @@ export async function consumeBatch(batch: MessageBatch<unknown>, env: Env, tasks
 
 /**
  * Messages the queue gave up on (max_retries exhausted). Their tasks must not
- * stay PENDING, STARTED or RETRY forever: they fail with reason dead-lettered.
+ * stay PENDING, STARTED or RETRY forever, nor stay unrecorded: they fail with
+ * reason dead-lettered, in one statement for the batch.
  */
 async function consumeDeadLetters(ctx: AppContext, batch: MessageBatch<unknown>): Promise<void> {
+	const dead: { message: Message<unknown>; task: Unrunnable }[] = [];
 	for (const message of batch.messages) {
 		const envelope = envelopeSchema.safeParse(message.body);
 		if (!envelope.success) {
@@ -44,19 +55,35 @@ async function consumeDeadLetters(ctx: AppContext, batch: MessageBatch<unknown>)
 			message.ack();
 			continue;
 		}
-		const { id, name } = envelope.data;
-		try {
-			const failed = await markFailure(ctx.db, id, "dead-lettered");
-			ctx.log.error("task dead-lettered", {
-				task_id: id,
+		const { id, name, input } = envelope.data;
+		dead.push({
+			message,
+			task: {
+				id,
 				name,
-				marked_failure: failed !== undefined,
+				payload: JSON.parse(JSON.stringify(input ?? null)),
+				enqueuedAt: message.timestamp,
+				error: "dead-lettered",
+			},
+		});
+	}
+	if (dead.length === 0) return;
+	try {
+		const failed = await failNow(
+			ctx.db,
+			dead.map((d) => d.task),
+		);
+		for (const { message, task } of dead) {
+			ctx.log.error("task dead-lettered", {
+				task_id: task.id,
+				name: task.name,
+				marked_failure: failed.has(task.id),
 				message_attempts: message.attempts,
 			});
 			message.ack();
-		} catch (err) {
-			ctx.log.error("dead letter not recorded; will be redelivered", { task_id: id, error: errorMessage(err) });
-			message.retry({ delaySeconds: 30 });
 		}
+	} catch (err) {
+		ctx.log.error("dead letters not recorded; will be redelivered", { count: dead.length, error: errorMessage(err) });
+		for (const { message } of dead) message.retry({ delaySeconds: 30 });
 	}
 }

@@ -32,6 +32,15 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ maxRetries: 3, baseDelaySeconds: 10, maxDelaySeconds: 600 });
 
+/** One task of a batch handed to runBatch. */
+export interface BatchItem<I> {
+	input: I;
+	task: TaskInfo;
+}
+
+/** Per item of a batch, in order: its result, or the error it failed with. */
+export type BatchResults<R extends Json> = PromiseSettledResult<R>[];
+
 export interface TaskDefinition<S extends z.ZodType = z.ZodType, R extends Json = Json> {
 	readonly name: string;
 	readonly input: S;
@@ -42,26 +51,44 @@ export interface TaskDefinition<S extends z.ZodType = z.ZodType, R extends Json 
 	 * claim the task.
 	 */
 	readonly timeoutSeconds: number;
+	/** How many of a batch's tasks of this kind run at once. */
+	readonly concurrency: number;
 	run(ctx: AppContext, input: z.output<S>, task: TaskInfo): Promise<R>;
+	/** All of a batch's tasks of this kind at once (by default, run() for each, `concurrency` at a time). */
+	runBatch(ctx: AppContext, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>;
 }
 
-export interface TaskOptions<S extends z.ZodType, R extends Json> {
+interface CommonOptions<S extends z.ZodType> {
 	name: string;
 	input: S;
 	retry?: Partial<RetryPolicy>;
 	timeoutSeconds?: number;
-	run(ctx: AppContext, input: z.output<S>, task: TaskInfo): Promise<R>;
+	concurrency?: number;
 }
+
+/**
+ * A task is written per item (run) or per batch (runBatch), for work that one
+ * statement can do for a whole batch; the other is derived.
+ */
+export type TaskOptions<S extends z.ZodType, R extends Json> = CommonOptions<S> &
+	(
+		| { run(ctx: AppContext, input: z.output<S>, task: TaskInfo): Promise<R>; runBatch?: never }
+		| { runBatch(ctx: AppContext, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>; run?: never }
+	);
 
 // Queues cannot delay a message by more than 12 hours.
 const MAX_DELAY_SECONDS = 43_200;
 // A queue consumer invocation may run for 15 minutes of wall time; a lease
 // longer than that would outlive any consumer that could hold it.
 const MAX_TIMEOUT_SECONDS = 900;
+// A Worker invocation keeps at most six connections open at once; more wait
+// their turn, so a higher default would only queue inside the runtime.
+const DEFAULT_CONCURRENCY = 6;
 
 export function defineTask<S extends z.ZodType, R extends Json>(options: TaskOptions<S, R>): TaskDefinition<S, R> {
 	const retry = { ...DEFAULT_RETRY, ...options.retry };
 	const timeoutSeconds = options.timeoutSeconds ?? 300;
+	const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
 	if (
 		!(
 			retry.maxRetries >= 0 &&
@@ -75,7 +102,49 @@ export function defineTask<S extends z.ZodType, R extends Json>(options: TaskOpt
 	if (!(timeoutSeconds > 0 && timeoutSeconds <= MAX_TIMEOUT_SECONDS)) {
 		throw new Error(`task ${options.name}: timeoutSeconds must be in (0, ${MAX_TIMEOUT_SECONDS}]`);
 	}
-	return Object.freeze({ ...options, retry: Object.freeze(retry), timeoutSeconds });
+	if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
+		throw new Error(`task ${options.name}: concurrency must be a positive integer`);
+	}
+	const { run, runBatch } = options;
+	const common = { name: options.name, input: options.input, retry: Object.freeze(retry), timeoutSeconds, concurrency };
+	if (runBatch) {
+		return Object.freeze({
+			...common,
+			runBatch,
+			async run(ctx: AppContext, input: z.output<S>, task: TaskInfo) {
+				const [settled] = await runBatch(ctx, [{ input, task }]);
+				if (settled?.status !== "fulfilled") throw settled?.reason ?? new Error("runBatch returned no result");
+				return settled.value;
+			},
+		});
+	}
+	return Object.freeze({
+		...common,
+		run,
+		runBatch: (ctx: AppContext, items: readonly BatchItem<z.output<S>>[]) =>
+			mapSettled(items, concurrency, (item) => withTimeout(run(ctx, item.input, item.task), timeoutSeconds)),
+	});
+}
+
+/** Like Promise.allSettled over items.map(work), with at most `limit` running at once. */
+export async function mapSettled<T, R>(
+	items: readonly T[],
+	limit: number,
+	work: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+	const results: PromiseSettledResult<R>[] = new Array(items.length);
+	let next = 0;
+	const worker = async () => {
+		for (let i = next++; i < items.length; i = next++) {
+			try {
+				results[i] = { status: "fulfilled", value: await work(items[i] as T) };
+			} catch (reason) {
+				results[i] = { status: "rejected", reason };
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+	return results;
 }
 
 /** Thrown by a task: fail now, never retry (Celery's Reject). */
@@ -107,4 +176,19 @@ export function parseInput<S extends z.ZodType>(task: TaskDefinition<S>, input: 
 		throw new AppError(400, "validation_error", `Invalid input for task ${task.name}`, parsed.error.issues);
 	}
 	return parsed.data as Json;
+}
+
+export class TaskTimeoutError extends Error {
+	override readonly name = "TaskTimeoutError";
+}
+
+/** Rejects with TaskTimeoutError if `work` takes longer than `seconds`. */
+export function withTimeout<T>(work: Promise<T>, seconds: number): Promise<T> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new TaskTimeoutError(`task timed out after ${seconds} s`)), seconds * 1000);
+	});
+	return Promise.race([work, timeout]).finally(() => {
+		if (timer !== undefined) clearTimeout(timer);
+	});
 }

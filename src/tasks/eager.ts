@@ -6,17 +6,19 @@ import type { z } from "zod";
 import type { AppContext } from "../context";
 import type { TaskRow } from "../db/schema";
 import { parseInput, type TaskDefinition } from "./define";
-import { execute } from "./execute";
+import { executeBatch } from "./execute";
+import { newTaskId } from "./ids";
 import { getTask, insertPending } from "./store";
 
 export async function apply<S extends z.ZodType>(ctx: AppContext, task: TaskDefinition<S>, input: z.input<S>): Promise<TaskRow> {
 	const payload = parseInput(task, input);
-	const id = crypto.randomUUID();
-	await insertPending(ctx.db, { id, name: task.name, payload });
-	const envelope = { id, name: task.name, input: payload };
+	const id = newTaskId();
+	const now = new Date();
+	await insertPending(ctx.db, { id, name: task.name, payload }, now);
+	const delivery = { body: { id, name: task.name, input: payload }, enqueuedAt: now };
 	for (let run = 0; run <= task.retry.maxRetries; run++) {
-		const delivery = await execute(ctx, envelope);
-		if (delivery.outcome !== "retry") break;
+		const [decision] = await executeBatch(ctx, [delivery]);
+		if (decision?.outcome !== "retry") break;
 	}
 	const row = await getTask(ctx.db, id);
 	if (!row) throw new Error(`task ${id} vanished`);

@@ -1,23 +1,53 @@
-// Runs one delivered task: the body of Celery's worker loop for one message.
+// Runs a batch of delivered tasks: the body of Celery's worker loop, per batch.
 // Shared by the queue consumer and eager mode, so both record states alike.
+// Whatever the batch size, D1 sees a constant number of round trips: one to
+// claim every task (and read what they already did), one per task kind that
+// works per batch (process_user_data), one to record new side effects, one to
+// record every outcome.
 import type { AppContext } from "../context";
-import type { TaskRow } from "../db/schema";
 import { errorMessage, type Logger } from "../log";
-import { backoffSeconds, type Json, PermanentError, RetryLater, type TaskDefinition, type TaskInfo } from "./define";
-import { envelopeSchema } from "./envelope";
+import {
+	type BatchItem,
+	backoffSeconds,
+	type Json,
+	PermanentError,
+	RetryLater,
+	type TaskDefinition,
+	type TaskInfo,
+	withTimeout,
+} from "./define";
+import { type Envelope, envelopeSchema } from "./envelope";
 import { type Registry, registry } from "./registry";
-import { claim, getEffect, getTask, markFailure, markRetry, markSuccess, recordEffect } from "./store";
+import {
+	type BatchStatement,
+	type Claims,
+	claimMany,
+	failUnrunnable,
+	type NewEffect,
+	type Outcome,
+	recordEffects,
+	recordOutcomes,
+	type Unrunnable,
+} from "./store";
+
+/** One delivered message's body, and when it was sent. */
+export interface Delivered {
+	body: unknown;
+	enqueuedAt: Date;
+}
 
 /** What to do with the message that carried a delivery. */
-export type Delivery =
-	| { outcome: "success" | "failure"; task: TaskRow; ack: true }
-	| { outcome: "retry"; task: TaskRow; ack: false; delaySeconds: number }
-	| { outcome: "busy"; ack: false; delaySeconds: number }
+export type Decision =
+	| { outcome: "success" | "failure"; ack: true; taskId: string }
+	| { outcome: "retry"; ack: false; taskId: string; delaySeconds: number }
+	| { outcome: "busy"; ack: false; taskId: string; delaySeconds: number }
 	| { outcome: "skipped" | "rejected"; ack: true; reason: string };
 
 const MAX_LOGGED_BODY = 512;
 // Queues will not delay a message longer than this.
 const MAX_QUEUE_DELAY_SECONDS = 43_200;
+// A queue consumer invocation may run for 15 minutes of wall time.
+const MAX_LEASE_SECONDS = 900;
 
 const clampDelay = (seconds: number) => Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.ceil(seconds)));
 
@@ -32,116 +62,192 @@ export function truncatedBody(body: unknown): string {
 	return text.length > MAX_LOGGED_BODY ? `${text.slice(0, MAX_LOGGED_BODY)}...(${text.length} chars)` : text;
 }
 
-export async function execute(ctx: AppContext, body: unknown, tasks: Registry = registry): Promise<Delivery> {
-	const envelope = envelopeSchema.safeParse(body);
-	if (!envelope.success) {
-		const reason = "message is not a task envelope";
-		ctx.log.warn("poison message", { reason, body: truncatedBody(body) });
-		return { outcome: "rejected", ack: true, reason };
-	}
-	const { id, name, input } = envelope.data;
-	const log = ctx.log.child({ task_id: id, name });
-
-	const task = tasks.get(name);
-	if (!task) return reject(ctx, log, id, `unknown task "${name}"`, body);
-	const parsed = task.input.safeParse(input);
-	if (!parsed.success) {
-		const fields = parsed.error.issues.map((i) => i.path.join(".") || "(input)").join(", ");
-		return reject(ctx, log, id, `invalid input for ${name}: ${fields}`, body);
-	}
-
-	const now = new Date();
-	const claimed = await claim(ctx.db, id, task.timeoutSeconds, now);
-	if (!claimed) return notClaimed(ctx, log, id, now);
-	log.info("task transition", { from: "PENDING|RETRY", to: "STARTED", attempt: claimed.attempts });
-	return run(ctx, log, task, parsed.data, claimed);
+interface Runnable {
+	index: number;
+	envelope: Envelope;
+	enqueuedAt: Date;
+	task: TaskDefinition;
+	input: unknown;
 }
 
-async function run(ctx: AppContext, log: Logger, task: TaskDefinition, input: unknown, claimed: TaskRow): Promise<Delivery> {
-	const { id, attempts: attempt } = claimed;
-	const info: TaskInfo = {
+/** Decides every delivery of a batch; returns one decision per delivery, in order. */
+export async function executeBatch(ctx: AppContext, deliveries: readonly Delivered[], tasks: Registry = registry) {
+	const decisions: Decision[] = new Array(deliveries.length);
+	const runnable: Runnable[] = [];
+	const poison: Unrunnable[] = [];
+	const seen = new Set<string>();
+
+	deliveries.forEach(({ body, enqueuedAt }, index) => {
+		const envelope = envelopeSchema.safeParse(body);
+		if (!envelope.success) {
+			decisions[index] = rejected(ctx.log, "message is not a task envelope", body);
+			return;
+		}
+		const { id, name, input } = envelope.data;
+		if (seen.has(id)) {
+			// Two copies of one message in a batch: the first decides for both.
+			decisions[index] = { outcome: "skipped", ack: true, reason: "duplicate delivery in this batch" };
+			return;
+		}
+		seen.add(id);
+		const task = tasks.get(name);
+		const parsed = task?.input.safeParse(input);
+		if (!task || !parsed?.success) {
+			const fields = parsed?.error?.issues.map((i) => i.path.join(".") || "(input)").join(", ");
+			const reason = task ? `invalid input for ${name}: ${fields}` : `unknown task "${name}"`;
+			decisions[index] = rejected(ctx.log.child({ task_id: id, name }), reason, body);
+			poison.push({ id, name, payload: (input ?? null) as Json, enqueuedAt, error: reason });
+			return;
+		}
+		runnable.push({ index, envelope: envelope.data, enqueuedAt, task, input: parsed.data });
+	});
+
+	const now = new Date();
+	const also: BatchStatement[] = poison.length > 0 ? [failUnrunnable(ctx.db, poison, now)] : [];
+	if (runnable.length === 0) {
+		if (also.length > 0) await ctx.db.$client.batch(also);
+		return decisions;
+	}
+	const claims = await claimMany(
+		ctx.db,
+		runnable.map((r) => ({
+			id: r.envelope.id,
+			name: r.envelope.name,
+			payload: r.input as Json,
+			enqueuedAt: r.enqueuedAt,
+			leaseSeconds: leaseSeconds(r.task, runnable),
+		})),
+		now,
+		also,
+	);
+	const claimed = runnable.filter((r) => {
+		const attempt = claims.claimed.get(r.envelope.id);
+		if (attempt !== undefined) {
+			ctx.log.info("task transition", {
+				task_id: r.envelope.id,
+				name: r.envelope.name,
+				from: "PENDING|RETRY",
+				to: "STARTED",
+				attempt,
+			});
+			return true;
+		}
+		decisions[r.index] = notClaimed(ctx.log, r.envelope, claims, now);
+		return false;
+	});
+	if (claimed.length > 0) await run(ctx, claimed, claims, decisions);
+	return decisions;
+}
+
+// A kind's tasks run `concurrency` at a time, each for up to timeoutSeconds,
+// so the last may start several timeouts after the claim: its lease covers that.
+function leaseSeconds(task: TaskDefinition, batch: readonly Runnable[]): number {
+	const ofKind = batch.filter((r) => r.task === task).length;
+	return Math.min(MAX_LEASE_SECONDS, task.timeoutSeconds * Math.ceil(ofKind / task.concurrency));
+}
+
+async function run(ctx: AppContext, claimed: readonly Runnable[], claims: Claims, decisions: Decision[]) {
+	const effects: NewEffect[] = [];
+	const startedAt = Date.now();
+	const kinds = new Map<TaskDefinition, Runnable[]>();
+	for (const r of claimed) kinds.set(r.task, [...(kinds.get(r.task) ?? []), r]);
+
+	const settled = new Map<Runnable, PromiseSettledResult<Json>>();
+	await Promise.all(
+		[...kinds].map(async ([task, list]) => {
+			const items: BatchItem<unknown>[] = list.map((r) => ({ input: r.input, task: infoFor(ctx, r, claims, effects) }));
+			// Each run has its own timeout; this bounds a runBatch as a whole by its lease.
+			const results = await withTimeout(task.runBatch(ctx, items), leaseSeconds(task, list)).catch(
+				(reason: unknown): PromiseSettledResult<Json>[] => list.map(() => ({ status: "rejected", reason })),
+			);
+			list.forEach((r, i) => {
+				settled.set(r, results[i] ?? { status: "rejected", reason: new Error("runBatch returned too few results") });
+			});
+		}),
+	);
+
+	const now = new Date();
+	// Side effects are recorded before any outcome: if recording the outcomes
+	// fails, a redelivery still finds the effects and does not repeat them.
+	if (effects.length > 0) await recordEffects(ctx.db, effects, now);
+	const outcomes = claimed.map((r) => outcomeOf(r, attemptOf(r, claims), settled.get(r)));
+	const recorded = await recordOutcomes(ctx.db, outcomes, now);
+
+	const durationMs = Date.now() - startedAt;
+	outcomes.forEach((outcome, i) => {
+		const r = claimed[i] as Runnable;
+		const log = ctx.log.child({ task_id: outcome.id, name: r.envelope.name });
+		if (!recorded.has(outcome.id)) {
+			// The run outlived its lease and another delivery claimed the task;
+			// that delivery's outcome stands.
+			log.warn("lease lost before the outcome was recorded; the newer run decides", { attempt: outcome.attempt });
+			decisions[r.index] = { outcome: "skipped", ack: true, reason: "lease lost" };
+			return;
+		}
+		const fields = { from: "STARTED", to: outcome.to, attempt: outcome.attempt, duration_ms: durationMs };
+		if (outcome.to === "SUCCESS") {
+			log.info("task transition", fields);
+			decisions[r.index] = { outcome: "success", ack: true, taskId: outcome.id };
+		} else if (outcome.to === "FAILURE") {
+			log.warn("task transition", { ...fields, error: outcome.error });
+			decisions[r.index] = { outcome: "failure", ack: true, taskId: outcome.id };
+		} else {
+			log.warn("task transition", { ...fields, error: outcome.error, delay_seconds: outcome.delaySeconds });
+			decisions[r.index] = { outcome: "retry", ack: false, taskId: outcome.id, delaySeconds: outcome.delaySeconds };
+		}
+	});
+}
+
+const attemptOf = (r: Runnable, claims: Claims) => claims.claimed.get(r.envelope.id) ?? 0;
+
+function infoFor(ctx: AppContext, r: Runnable, claims: Claims, effects: NewEffect[]): TaskInfo {
+	const { id, name } = r.envelope;
+	const attempt = attemptOf(r, claims);
+	const done = claims.effects.get(id) ?? new Map<string, Json>();
+	return {
 		id,
-		name: task.name,
+		name,
 		attempt,
 		async once<T extends Json>(key: string, effect: () => Promise<T>): Promise<T> {
-			const recorded = await getEffect(ctx.db, id, key);
-			if (recorded !== undefined) {
-				log.info("effect already done; not repeating it", { key, attempt });
-				return recorded as T;
+			if (done.has(key)) {
+				ctx.log.info("effect already done; not repeating it", { task_id: id, name, key, attempt });
+				return done.get(key) as T;
 			}
 			const value = await effect();
-			await recordEffect(ctx.db, id, key, value);
+			done.set(key, value);
+			effects.push({ taskId: id, key, value });
 			return value;
 		},
 	};
-	const startedAt = Date.now();
-	const elapsed = () => Date.now() - startedAt;
+}
 
-	let result: Json;
-	try {
-		result = await withTimeout(task.run(ctx, input, info), task.timeoutSeconds);
-	} catch (err) {
-		const error = errorMessage(err);
-		const retriesLeft = task.retry.maxRetries - (attempt - 1);
-		if (err instanceof PermanentError || retriesLeft <= 0) {
-			const row = await markFailure(ctx.db, id, error, new Date(), attempt);
-			log.warn("task transition", { from: "STARTED", to: "FAILURE", attempt, error, duration_ms: elapsed() });
-			return row ? { outcome: "failure", ack: true, task: row } : lostLease(log, attempt);
-		}
-		const delaySeconds = clampDelay(err instanceof RetryLater ? err.delaySeconds : backoffSeconds(task.retry, attempt));
-		const row = await markRetry(ctx.db, id, attempt, error, new Date(Date.now() + delaySeconds * 1000));
-		log.warn("task transition", {
-			from: "STARTED",
-			to: "RETRY",
-			attempt,
-			error,
-			delay_seconds: delaySeconds,
-			duration_ms: elapsed(),
-		});
-		return row ? { outcome: "retry", ack: false, task: row, delaySeconds } : lostLease(log, attempt);
-	}
-	const row = await markSuccess(ctx.db, id, attempt, result);
-	log.info("task transition", { from: "STARTED", to: "SUCCESS", attempt, duration_ms: elapsed() });
-	return row ? { outcome: "success", ack: true, task: row } : lostLease(log, attempt);
+function outcomeOf(r: Runnable, attempt: number, settled: PromiseSettledResult<Json> | undefined): Outcome {
+	const id = r.envelope.id;
+	if (settled?.status === "fulfilled") return { id, attempt, to: "SUCCESS", result: settled.value };
+	const err: unknown = settled?.reason;
+	const error = errorMessage(err);
+	const retriesLeft = r.task.retry.maxRetries - (attempt - 1);
+	if (err instanceof PermanentError || retriesLeft <= 0) return { id, attempt, to: "FAILURE", error };
+	const delaySeconds = clampDelay(err instanceof RetryLater ? err.delaySeconds : backoffSeconds(r.task.retry, attempt));
+	return { id, attempt, to: "RETRY", error, delaySeconds };
 }
 
 /** Why this delivery may not run the task, and what to do with its message. */
-async function notClaimed(ctx: AppContext, log: Logger, id: string, now: Date): Promise<Delivery> {
-	const current = await getTask(ctx.db, id);
+function notClaimed(log: Logger, { id, name }: Envelope, claims: Claims, now: Date): Decision {
+	const current = claims.current.get(id);
+	const taskLog = log.child({ task_id: id, name });
 	if (current?.status === "STARTED" && current.leaseExpiresAt) {
 		// Another delivery is running it: come back when its lease runs out.
 		const delaySeconds = clampDelay(Math.max(1, (current.leaseExpiresAt.getTime() - now.getTime()) / 1000));
-		log.info("task is running elsewhere; delivery deferred", { attempt: current.attempts, delay_seconds: delaySeconds });
-		return { outcome: "busy", ack: false, delaySeconds };
+		taskLog.info("task is running elsewhere; delivery deferred", { attempt: current.attempts, delay_seconds: delaySeconds });
+		return { outcome: "busy", ack: false, taskId: id, delaySeconds };
 	}
 	const reason = current ? `task is ${current.status}` : "task is not recorded";
-	log.info("delivery skipped", { reason });
+	taskLog.info("delivery skipped", { reason });
 	return { outcome: "skipped", ack: true, reason };
 }
 
-async function reject(ctx: AppContext, log: Logger, id: string, reason: string, body: unknown): Promise<Delivery> {
-	await markFailure(ctx.db, id, reason);
+function rejected(log: Logger, reason: string, body: unknown): Decision {
 	log.warn("poison message", { reason, body: truncatedBody(body) });
 	return { outcome: "rejected", ack: true, reason };
-}
-
-// The run outlived its lease and another delivery claimed the task; that
-// delivery's outcome stands.
-function lostLease(log: Logger, attempt: number): Delivery {
-	log.warn("lease lost before the outcome was recorded; the newer run decides", { attempt });
-	return { outcome: "skipped", ack: true, reason: "lease lost" };
-}
-
-class TaskTimeoutError extends Error {
-	override readonly name = "TaskTimeoutError";
-}
-
-function withTimeout<T>(work: Promise<T>, seconds: number): Promise<T> {
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const timeout = new Promise<never>((_, rejectTimeout) => {
-		timer = setTimeout(() => rejectTimeout(new TaskTimeoutError(`task timed out after ${seconds} s`)), seconds * 1000);
-	});
-	return Promise.race([work, timeout]).finally(() => {
-		if (timer !== undefined) clearTimeout(timer);
-	});
 }

@@ -1,6 +1,7 @@
 // process_user_data(user_id): the seed's second task. Setting a flag is
-// naturally idempotent, so a second run changes nothing visible.
-import { eq } from "drizzle-orm";
+// naturally idempotent, so a second run changes nothing visible. It works per
+// batch: one UPDATE marks every user of the batch.
+import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { users } from "../db/schema";
 import { defineTask } from "./define";
@@ -10,12 +11,18 @@ export const userId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 export const processUserData = defineTask({
 	name: "process_user_data",
 	input: z.object({ user_id: userId }).strict(),
-	async run(ctx, { user_id }) {
-		const [user] = await ctx.db
+	async runBatch(ctx, items) {
+		const ids = [...new Set(items.map((item) => item.input.user_id))];
+		// The ids travel as one JSON parameter: D1 binds at most 100 per statement.
+		const found = await ctx.db
 			.update(users)
 			.set({ processed: true, updatedAt: new Date() })
-			.where(eq(users.id, user_id))
+			.where(sql`${users.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`)
 			.returning({ id: users.id });
-		return user ? `Processed user ${user_id}` : `User ${user_id} not found`;
+		const processed = new Set(found.map((user) => user.id));
+		return items.map(({ input: { user_id } }) => ({
+			status: "fulfilled" as const,
+			value: processed.has(user_id) ? `Processed user ${user_id}` : `User ${user_id} not found`,
+		}));
 	},
 });

@@ -1,8 +1,17 @@
 // The producer: tasks.enqueue(task, input) is Celery's .delay() (and
 // .apply_async(countdown=...) with delaySeconds). It validates the input with
-// the task's own schema, records the task as PENDING and sends the envelope to
-// the queue. With an idempotency key, a repeat of the same request returns the
-// first task instead of enqueuing another.
+// the task's own schema and sends the envelope to the queue. With an
+// idempotency key, a repeat of the same request returns the first task instead
+// of enqueuing another.
+//
+// The result backend needs no row for a task that runs now: the consumer
+// creates it when it claims the task, and until then GET /tasks/:id answers
+// PENDING from the id alone. So the common enqueue is one queue send and no D1
+// write (D1 is a single writer, and a hop away from most Workers). A row is
+// written first only when something needs it before the task runs: an
+// idempotency key (claimed in the same write), a delay (the task is listed and
+// can be revoked while it waits), a retry of an earlier task (the link), and
+// bulk enqueue (one write for up to 1,000 tasks, so they are listed at once).
 import { and, eq, lte } from "drizzle-orm";
 import type { z } from "zod";
 import type { Config } from "../config";
@@ -12,7 +21,8 @@ import { AppError } from "../errors";
 import { errorMessage, type Logger } from "../log";
 import { type Json, parseInput, type TaskDefinition } from "./define";
 import type { Envelope } from "./envelope";
-import { insertPending, insertPendingMany, markFailure, markManyFailed, type NewTask } from "./store";
+import { newTaskId } from "./ids";
+import { failNow, insertPending, insertPendingMany, markManyFailed, type NewTask } from "./store";
 
 /** Queues delays a message by at most 12 hours. */
 export const MAX_DELAY_SECONDS = 43_200;
@@ -57,18 +67,19 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 			const payload = parseInput(task, input);
 			const now = new Date();
 			const row: NewTask = {
-				id: crypto.randomUUID(),
+				id: newTaskId(),
 				name: task.name,
 				payload,
 				dueAt: dueAt(now, options.delaySeconds),
 				retryOf: options.retryOf ?? null,
 			};
 			const key = options.idempotencyKey;
-			if (key === undefined) {
-				await insertPending(db, row, now);
-			} else {
+			const recorded = key !== undefined || (options.delaySeconds ?? 0) > 0 || options.retryOf !== undefined;
+			if (key !== undefined) {
 				const earlier = await recordWithKey(db, config, row, key, now);
 				if (earlier) return { id: earlier, replayed: true };
+			} else if (recorded) {
+				await insertPending(db, row, now);
 			}
 
 			try {
@@ -77,7 +88,11 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 				// The row must not stay PENDING for a message that never left, and the
 				// key must not pin a task that never ran: the client retries with it.
 				log.error("queue send failed", { task_id: row.id, name: task.name, error: errorMessage(err) });
-				await markFailure(db, row.id, `enqueue failed: ${errorMessage(err)}`);
+				// Recorded as FAILURE even when no row was written yet: should the send
+				// have reached the queue after all, the consumer finds the task final
+				// and does not run it.
+				const error = `enqueue failed: ${errorMessage(err)}`;
+				await failNow(db, [{ id: row.id, name: row.name, payload, enqueuedAt: now, error }], now);
 				if (key !== undefined) await db.delete(idempotencyKeys).where(eq(idempotencyKeys.key, key));
 				throw new AppError(503, "queue_unavailable", "The task queue is unavailable; nothing was enqueued. Try again later.");
 			}
@@ -94,7 +109,7 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 		async enqueueMany(task, inputs, options = {}) {
 			const now = new Date();
 			const rows: NewTask[] = inputs.map((input) => ({
-				id: crypto.randomUUID(),
+				id: newTaskId(),
 				name: task.name,
 				payload: parseInput(task, input),
 				dueAt: dueAt(now, options.delaySeconds),

@@ -1,9 +1,9 @@
 // The result backend: every read and write of the tasks table goes through here,
 // and every state change through transition(), which enforces TRANSITIONS.
-import { and, eq, getTableColumns, inArray, lte, ne, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, type SQL } from "drizzle-orm";
 import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
-import { type TaskRow, taskEffects, tasks } from "../db/schema";
+import { type TaskRow, tasks } from "../db/schema";
 import type { Json } from "./define";
 import { sourcesOf, type TaskState } from "./states";
 
@@ -66,54 +66,9 @@ export function transition(db: Database, id: string, to: TaskState, set: TaskUpd
 
 const first = async <T>(rows: Promise<T[]>): Promise<T | undefined> => (await rows)[0];
 
-/**
- * Claims a task for one run: PENDING or RETRY, or STARTED whose holder's lease
- * has expired, becomes STARTED with a fresh lease and attempts + 1.
- */
-export function claim(db: Database, id: string, leaseSeconds: number, now = new Date()) {
-	return first(
-		transition(
-			db,
-			id,
-			"STARTED",
-			{
-				attempts: sql`${tasks.attempts} + 1`,
-				startedAt: now,
-				leaseExpiresAt: new Date(now.getTime() + leaseSeconds * 1000),
-				nextAttemptAt: null,
-			},
-			now,
-			or(ne(tasks.status, "STARTED"), lte(tasks.leaseExpiresAt, now)),
-		),
-	);
-}
-
-// `attempts` fences the finishing writes: a run whose lease expired and whose
-// task was claimed again cannot overwrite the newer run's outcome.
-const heldBy = (attempt: number) => eq(tasks.attempts, attempt);
-
-export function markSuccess(db: Database, id: string, attempt: number, result: Json, now = new Date()) {
-	return first(
-		transition(db, id, "SUCCESS", { result, error: null, finishedAt: now, leaseExpiresAt: null }, now, heldBy(attempt)),
-	);
-}
-
-export function markRetry(db: Database, id: string, attempt: number, error: string, nextAttemptAt: Date, now = new Date()) {
-	return first(transition(db, id, "RETRY", { error, nextAttemptAt, leaseExpiresAt: null }, now, heldBy(attempt)));
-}
-
-/** A failed run (fenced by its attempt) or, without one, any unfinished task. */
-export function markFailure(db: Database, id: string, error: string, now = new Date(), attempt?: number) {
-	return first(
-		transition(
-			db,
-			id,
-			"FAILURE",
-			{ error, finishedAt: now, leaseExpiresAt: null, nextAttemptAt: null },
-			now,
-			attempt === undefined ? undefined : heldBy(attempt),
-		),
-	);
+/** Fails any unfinished task. */
+export function markFailure(db: Database, id: string, error: string, now = new Date()) {
+	return first(transition(db, id, "FAILURE", { error, finishedAt: now, leaseExpiresAt: null, nextAttemptAt: null }, now));
 }
 
 /** Fails many unfinished tasks at once, e.g. those whose messages were never sent. */
@@ -128,20 +83,244 @@ export function markManyFailed(db: Database, ids: string[], error: string, now =
 	);
 }
 
-export async function getEffect(db: Database, taskId: string, key: string): Promise<Json | undefined> {
-	const row = await db
-		.select({ value: taskEffects.value })
-		.from(taskEffects)
-		.where(and(eq(taskEffects.taskId, taskId), eq(taskEffects.key, key)))
-		.get();
-	return row?.value as Json | undefined;
-}
-
-export function recordEffect(db: Database, taskId: string, key: string, value: Json, now = new Date()) {
-	return db.insert(taskEffects).values({ taskId, key, value, recordedAt: now }).onConflictDoNothing();
-}
-
 /** Revokes a task that has not started: the consumer will ack its message without running it. */
 export function revoke(db: Database, id: string, now = new Date()) {
 	return first(transition(db, id, "REVOKED", { finishedAt: now, nextAttemptAt: null, error: "revoked" }, now));
+}
+
+// Batch-level statements. A consumed batch costs a constant number of D1 round
+// trips whatever its size: the ids and per-task values travel as one JSON
+// parameter read with json_each, so no statement nears D1's limit of 100 bound
+// parameters, and every state change still only leaves the states TRANSITIONS
+// allows. They are written against the D1 binding itself: drizzle cannot batch
+// a raw statement that has parameters.
+
+/** A statement for the D1 binding's batch(). */
+export type BatchStatement = D1PreparedStatement;
+
+const inList = (states: readonly TaskState[]) => states.map((s) => `'${s}'`).join(", ");
+const ms = (date: Date) => date.getTime();
+const rows = <T>(result: D1Result | undefined) => (result?.results ?? []) as T[];
+
+export interface ClaimRequest {
+	id: string;
+	name: string;
+	payload: Json;
+	/** When the message was sent: the row's created_at if this claim creates it. */
+	enqueuedAt: Date;
+	leaseSeconds: number;
+}
+
+export interface TaskStatus {
+	status: TaskState;
+	attempts: number;
+	leaseExpiresAt: Date | null;
+}
+
+export interface Claims {
+	/** Claimed task id -> the attempt this delivery runs. */
+	claimed: Map<string, number>;
+	/** Every requested task's state after the claim (for those not claimed: why). */
+	current: Map<string, TaskStatus>;
+	/** Side effects already recorded for the requested tasks (TaskInfo.once). */
+	effects: Map<string, Map<string, Json>>;
+}
+
+const CLAIM = `
+	INSERT INTO tasks (id, name, payload, status, attempts, created_at, updated_at, started_at, due_at, lease_expires_at)
+	SELECT value->>'id', value->>'name', value->>'payload', 'STARTED', 1, value->>'created_at', ?2, ?2,
+		value->>'created_at', value->>'lease_expires_at'
+	FROM json_each(?1) WHERE true
+	ON CONFLICT (id) DO UPDATE SET status = 'STARTED', attempts = tasks.attempts + 1, started_at = excluded.started_at,
+		updated_at = excluded.updated_at, lease_expires_at = excluded.lease_expires_at, next_attempt_at = NULL
+	WHERE tasks.status IN (${inList(sourcesOf("STARTED").filter((s) => s !== "STARTED"))})
+		OR (tasks.status = 'STARTED' AND tasks.lease_expires_at <= excluded.started_at)
+	RETURNING id, attempts`;
+const IDS = "(SELECT value->>'id' FROM json_each(?1))";
+const EFFECTS_OF = `SELECT task_id, key, value FROM task_effects WHERE task_id IN ${IDS}`;
+const STATUS_OF = `SELECT id, status, attempts, lease_expires_at FROM tasks WHERE id IN ${IDS}`;
+// A task revoked before any consumer saw it has only a tombstone; its message
+// supplies the name and input.
+const FILL_TOMBSTONES = `
+	UPDATE tasks SET name = j.value->>'name', payload = j.value->>'payload'
+	FROM json_each(?1) AS j
+	WHERE tasks.id = j.value->>'id' AND tasks.status = 'REVOKED' AND tasks.name = ?2`;
+
+/**
+ * Claims many tasks for one run each, in one round trip. A task with no row yet
+ * (enqueued without one) is inserted as STARTED; a PENDING or RETRY task, or a
+ * STARTED one whose lease has expired, becomes STARTED with attempts + 1 and a
+ * fresh lease. `also` runs in the same round trip, after the claim.
+ */
+export async function claimMany(
+	db: Database,
+	requests: readonly ClaimRequest[],
+	now: Date,
+	also: readonly BatchStatement[] = [],
+): Promise<Claims> {
+	const d1 = db.$client;
+	const list = JSON.stringify(
+		requests.map((r) => ({
+			id: r.id,
+			name: r.name,
+			payload: JSON.stringify(r.payload),
+			created_at: ms(r.enqueuedAt),
+			lease_expires_at: ms(now) + r.leaseSeconds * 1000,
+		})),
+	);
+	const [claimed, effects, current] = await d1.batch([
+		d1.prepare(CLAIM).bind(list, ms(now)),
+		d1.prepare(EFFECTS_OF).bind(list),
+		d1.prepare(STATUS_OF).bind(list),
+		d1.prepare(FILL_TOMBSTONES).bind(list, UNKNOWN_NAME),
+		...also,
+	]);
+	const byTask = new Map<string, Map<string, Json>>();
+	for (const effect of rows<{ task_id: string; key: string; value: string }>(effects)) {
+		const known = byTask.get(effect.task_id) ?? new Map<string, Json>();
+		known.set(effect.key, JSON.parse(effect.value) as Json);
+		byTask.set(effect.task_id, known);
+	}
+	const statuses = rows<{ id: string; status: TaskState; attempts: number; lease_expires_at: number | null }>(current);
+	return {
+		claimed: new Map(rows<{ id: string; attempts: number }>(claimed).map((row) => [row.id, row.attempts])),
+		current: new Map(
+			statuses.map((row) => [
+				row.id,
+				{
+					status: row.status,
+					attempts: row.attempts,
+					leaseExpiresAt: row.lease_expires_at === null ? null : new Date(row.lease_expires_at),
+				},
+			]),
+		),
+		effects: byTask,
+	};
+}
+
+/** The name a revoke tombstone carries until the task's message arrives. */
+export const UNKNOWN_NAME = "";
+
+export interface NewEffect {
+	taskId: string;
+	key: string;
+	value: Json;
+}
+
+/** Records side effects; a key already recorded keeps its first value. */
+export async function recordEffects(db: Database, effects: readonly NewEffect[], now: Date): Promise<void> {
+	const list = JSON.stringify(effects.map((e) => ({ task_id: e.taskId, key: e.key, value: JSON.stringify(e.value) })));
+	await db.$client
+		.prepare(`
+			INSERT INTO task_effects (task_id, key, value, recorded_at)
+			SELECT value->>'task_id', value->>'key', value->>'value', ?2 FROM json_each(?1) WHERE true
+			ON CONFLICT DO NOTHING`)
+		.bind(list, ms(now))
+		.run();
+}
+
+export type Outcome =
+	| { id: string; attempt: number; to: "SUCCESS"; result: Json }
+	| { id: string; attempt: number; to: "RETRY"; error: string; delaySeconds: number }
+	| { id: string; attempt: number; to: "FAILURE"; error: string };
+
+// Fenced by attempt: a run that lost its lease to a newer claim cannot
+// overwrite that run's outcome.
+const finish = (to: TaskState, set: string) => `
+	UPDATE tasks SET status = '${to}', updated_at = ?2, lease_expires_at = NULL, ${set}
+	FROM json_each(?1) AS o
+	WHERE tasks.id = o.value->>'id' AND tasks.attempts = o.value->>'attempt' AND tasks.status IN (${inList(sourcesOf(to))})
+	RETURNING tasks.id`;
+const FINISH = {
+	SUCCESS: finish("SUCCESS", "result = o.value->>'result', error = NULL, finished_at = ?2, next_attempt_at = NULL"),
+	RETRY: finish("RETRY", "error = o.value->>'error', next_attempt_at = o.value->>'next'"),
+	FAILURE: finish("FAILURE", "error = o.value->>'error', finished_at = ?2, next_attempt_at = NULL"),
+};
+
+/**
+ * Records the outcomes of a batch's runs in one round trip, each fenced by its
+ * attempt. Returns the ids whose outcome was recorded.
+ */
+export async function recordOutcomes(db: Database, outcomes: readonly Outcome[], now: Date): Promise<Set<string>> {
+	const d1 = db.$client;
+	const lists: Record<Outcome["to"], object[]> = { SUCCESS: [], RETRY: [], FAILURE: [] };
+	for (const o of outcomes) {
+		const base = { id: o.id, attempt: o.attempt };
+		if (o.to === "SUCCESS") lists.SUCCESS.push({ ...base, result: JSON.stringify(o.result) });
+		else if (o.to === "RETRY") lists.RETRY.push({ ...base, error: o.error, next: ms(now) + o.delaySeconds * 1000 });
+		else lists.FAILURE.push({ ...base, error: o.error });
+	}
+	const statements = (Object.keys(lists) as Outcome["to"][])
+		.filter((to) => lists[to].length > 0)
+		.map((to) => d1.prepare(FINISH[to]).bind(JSON.stringify(lists[to]), ms(now)));
+	if (statements.length === 0) return new Set();
+	const results = await d1.batch(statements);
+	return new Set(results.flatMap((result) => rows<{ id: string }>(result).map((row) => row.id)));
+}
+
+export interface Unrunnable {
+	id: string;
+	name: string;
+	payload: Json;
+	enqueuedAt: Date;
+	error: string;
+}
+
+const FAIL_UNRUNNABLE = `
+	INSERT INTO tasks (id, name, payload, status, created_at, updated_at, due_at, finished_at, error)
+	SELECT value->>'id', value->>'name', value->>'payload', 'FAILURE', value->>'created_at', ?2,
+		value->>'created_at', ?2, value->>'error'
+	FROM json_each(?1) WHERE true
+	ON CONFLICT (id) DO UPDATE SET status = 'FAILURE', error = excluded.error, finished_at = excluded.finished_at,
+		updated_at = excluded.updated_at, lease_expires_at = NULL, next_attempt_at = NULL
+	WHERE tasks.status IN (${inList(sourcesOf("FAILURE"))})
+	RETURNING id`;
+
+/**
+ * Fails tasks that will never run (dead-lettered, poison, never sent),
+ * creating the row when the task was enqueued without one. Final tasks are
+ * left alone. Returns the statement, to run alone or in a batch; its rows are
+ * the ids it failed.
+ */
+export function failUnrunnable(db: Database, list: readonly Unrunnable[], now: Date): BatchStatement {
+	const json = JSON.stringify(
+		list.map((t) => ({
+			id: t.id,
+			name: t.name,
+			payload: JSON.stringify(t.payload ?? null),
+			created_at: ms(t.enqueuedAt),
+			error: t.error,
+		})),
+	);
+	return db.$client.prepare(FAIL_UNRUNNABLE).bind(json, ms(now));
+}
+
+/** Runs failUnrunnable alone; returns the ids it failed. */
+export async function failNow(db: Database, list: readonly Unrunnable[], now = new Date()): Promise<Set<string>> {
+	const result = await failUnrunnable(db, list, now).all<{ id: string }>();
+	return new Set(result.results.map((row) => row.id));
+}
+
+/**
+ * Revokes a task that no consumer has seen yet and that has no row (enqueued
+ * without one): a REVOKED tombstone makes the consumer ack its message
+ * unrun. Returns undefined if a row appeared in the meantime.
+ */
+export function revokeUnseen(db: Database, id: string, enqueuedAt: Date, now = new Date()) {
+	return first(
+		db
+			.insert(tasks)
+			.values({
+				id,
+				name: UNKNOWN_NAME,
+				payload: {},
+				status: "REVOKED",
+				createdAt: enqueuedAt,
+				updatedAt: now,
+				finishedAt: now,
+				error: "revoked",
+			})
+			.onConflictDoNothing()
+			.returning(),
+	);
 }

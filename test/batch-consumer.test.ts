@@ -1,0 +1,141 @@
+// The consumer works per batch: D1 round trips per batch are constant, emails
+// go out concurrently within a bound, and tasks enqueued without a row are
+// visible, revocable and recorded once a consumer sees them.
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+import { countingD1, type D1Counts } from "../bench/worker/d1-counter";
+import { defineTask } from "../src/tasks/define";
+import { executeBatch } from "../src/tasks/execute";
+import { registryOf } from "../src/tasks/registry";
+import { sendEmail } from "../src/tasks/send-email";
+import { getTask } from "../src/tasks/store";
+import { call, createUser, deliver, testContext } from "./helpers";
+
+afterEach(() => vi.restoreAllMocks());
+
+const envelope = (name: string, input: unknown) => ({ id: crypto.randomUUID(), name, input });
+const email = (i: number) => envelope("send_email", { recipient: `u${i}@example.com`, subject: "Hi", body: "Body" });
+
+async function counted(bodies: unknown[]) {
+	const counts: D1Counts = { roundTrips: 0, statements: 0 };
+	const delivered = await deliver(bodies, { env: { ...env, DB: countingD1(env.DB, counts) } });
+	return { ...delivered, counts };
+}
+
+describe("D1 round trips per batch (counted at the binding)", () => {
+	it("100 process_user_data tasks: claim, one UPDATE for every user, outcomes", async () => {
+		const users = await Promise.all(Array.from({ length: 100 }, () => createUser()));
+		const bodies = users.map((user) => envelope("process_user_data", { user_id: user.id }));
+
+		const { result, counts } = await counted(bodies);
+
+		expect(result.explicitAcks).toHaveLength(100);
+		expect(counts.roundTrips).toBe(3);
+		const processed = await env.DB.prepare(
+			`SELECT count(*) AS n FROM users WHERE processed = 1 AND id IN (${users.map((u) => u.id).join(",")})`,
+		).first<{ n: number }>();
+		expect(processed?.n).toBe(100);
+		for (const body of bodies.slice(0, 3)) {
+			expect(await getTask(testContext().db, body.id)).toMatchObject({ status: "SUCCESS", attempts: 1 });
+		}
+	});
+
+	it("100 emails: claim, the sends recorded as effects, outcomes", async () => {
+		const bodies = Array.from({ length: 100 }, (_, i) => email(i));
+		const { result, counts } = await counted(bodies);
+		expect(result.explicitAcks).toHaveLength(100);
+		expect(counts.roundTrips).toBe(3);
+	});
+
+	it("a redelivered batch of finished tasks costs one round trip and runs nothing", async () => {
+		const bodies = Array.from({ length: 10 }, (_, i) => email(i));
+		await deliver(bodies);
+		const send = vi.spyOn(env.MAILER, "send");
+
+		const { result, counts } = await counted(bodies);
+
+		expect(result.explicitAcks).toHaveLength(10);
+		expect(send).not.toHaveBeenCalled();
+		expect(counts.roundTrips).toBe(1);
+	});
+});
+
+describe("bounded concurrency", () => {
+	it("runs a batch's tasks of one kind `concurrency` at a time (6 by default, as for send_email)", async () => {
+		let inFlight = 0;
+		let most = 0;
+		const slow = defineTask({
+			name: "slow_io",
+			input: z.object({ i: z.number() }),
+			async run() {
+				most = Math.max(most, ++inFlight);
+				await new Promise((resolve) => setTimeout(resolve, 5));
+				inFlight--;
+				return null;
+			},
+		});
+		const deliveries = Array.from({ length: 20 }, (_, i) => ({ body: envelope("slow_io", { i }), enqueuedAt: new Date() }));
+
+		const decisions = await executeBatch(testContext(), deliveries, registryOf([slow]));
+
+		expect(decisions.map((d) => d.outcome)).toEqual(Array(20).fill("success"));
+		expect(most).toBe(6);
+		expect(sendEmail.concurrency).toBe(6);
+	});
+});
+
+describe("tasks enqueued without a row", () => {
+	it("read as PENDING with a null name until a consumer records them", async () => {
+		const res = await call("/process-user/7", { method: "POST" });
+		const { task_id } = await res.json<{ task_id: string }>();
+
+		const pending = await call(`/tasks/${task_id}`);
+		expect(pending.status).toBe(200);
+		const body = await pending.json<{ created_at: string }>();
+		expect(body).toMatchObject({ task_id, status: "PENDING", name: null, attempts: 0, result: null });
+		expect(Math.abs(Date.parse(body.created_at) - Date.now())).toBeLessThan(60_000);
+	});
+
+	it("an unknown id is 404: not a time-ordered id of ours, or older than the result TTL", async () => {
+		expect((await call(`/tasks/${crypto.randomUUID()}`)).status).toBe(404);
+		// A UUIDv7 minted in 2020.
+		expect((await call("/tasks/016f5e66-e800-7000-8000-000000000000")).status).toBe(404);
+	});
+
+	it("can be revoked before any consumer sees them; the message is then acked unrun and fills in the row", async () => {
+		const sendMail = vi.spyOn(env.MAILER, "send");
+		const sendMessage = vi.spyOn(env.TASKS, "send");
+		const res = await call("/send-email", {
+			method: "POST",
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ email: "ada@example.com", subject: "Hi", body: "Body" }),
+		});
+		const { task_id } = await res.json<{ task_id: string }>();
+
+		const revoked = await call(`/tasks/${task_id}`, { method: "DELETE" });
+		expect(revoked.status).toBe(200);
+		expect(await revoked.json()).toMatchObject({ task_id, status: "REVOKED", name: null });
+		expect((await call(`/tasks/${task_id}`, { method: "DELETE" })).status).toBe(409);
+
+		const { result } = await deliver([sendMessage.mock.calls[0]?.[0]]);
+
+		expect(result.explicitAcks).toHaveLength(1);
+		expect(sendMail).not.toHaveBeenCalled();
+		expect(await getTask(testContext().db, task_id)).toMatchObject({
+			status: "REVOKED",
+			name: "send_email",
+			payload: { recipient: "ada@example.com", subject: "Hi", body: "Body" },
+		});
+	});
+
+	it("a dead letter with no row is recorded as FAILURE", async () => {
+		const body = email(1);
+		await deliver([body], { queue: "edge-tasks-dev-dlq" });
+		expect(await getTask(testContext().db, body.id)).toMatchObject({
+			status: "FAILURE",
+			name: "send_email",
+			error: "dead-lettered",
+		});
+	});
+});
