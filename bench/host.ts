@@ -27,32 +27,32 @@ export interface Host {
 	dispose(): Promise<void>;
 }
 
-export async function startHost(entry: string, options: { maxBatchTimeout?: number } = {}): Promise<Host> {
+export interface HostOptions {
+	/** Consumer settings to use instead of wrangler.toml's development ones. */
+	consumer?: { maxBatchTimeout?: number; maxBatchSize?: number };
+	/** Extra vars for the Worker (bench/worker/entry.ts reads BENCH_*). */
+	vars?: Record<string, string>;
+}
+
+export async function startHost(entry: string, options: HostOptions = {}): Promise<Host> {
 	const script = bundle(entry);
 	// The development environment's bindings, as wrangler.toml declares them,
 	// in the form wrangler itself hands to Miniflare.
 	const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
 	const queueConsumers = Object.fromEntries(
-		Object.entries(workerOptions.queueConsumers ?? {}).map(([queue, consumer]) => [
-			queue,
-			options.maxBatchTimeout === undefined ? consumer : { ...consumer, maxBatchTimeout: options.maxBatchTimeout },
-		]),
+		Object.entries(workerOptions.queueConsumers ?? {}).map(([queue, consumer]) => [queue, { ...consumer, ...options.consumer }]),
 	);
 	const mf = new Miniflare(
 		convertV4MiniflareOptions({
 			host: "127.0.0.1",
 			port: 0,
 			log: new Log(process.env.BENCH_DEBUG ? LogLevel.DEBUG : LogLevel.WARN),
+			// On disk, as wrangler dev keeps local D1.
 			d1Persist: mkdtempSync(path.join(tmpdir(), "edge-tasks-d1-")),
-			// The Worker logs a JSON line per request and per task; drain them.
-			handleRuntimeStdio(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) {
-				if (process.env.BENCH_DEBUG) {
-					stdout.pipe(process.stdout);
-					stderr.pipe(process.stderr);
-				} else {
-					stdout.resume();
-					stderr.resume();
-				}
+			// The Worker logs a JSON line per request and per task: keep them out of
+			// the report unless asked for.
+			handleStructuredLogs(log: { level: string; message: string }) {
+				if (process.env.BENCH_DEBUG) console.error(log.level, log.message);
 			},
 			workers: [
 				{
@@ -61,7 +61,7 @@ export async function startHost(entry: string, options: { maxBatchTimeout?: numb
 					modulesRoot: path.dirname(script),
 					modules: [{ type: "ESModule", path: script }],
 					queueConsumers,
-					bindings: { ...(workerOptions.bindings as Record<string, string>), API_TOKENS: TOKEN },
+					bindings: { ...(workerOptions.bindings as Record<string, string>), ...options.vars, API_TOKENS: TOKEN },
 					// The benchmark measures the Worker, not the limiter's verdict: the
 					// same binding, with a limit the load cannot reach.
 					ratelimits: Object.fromEntries(

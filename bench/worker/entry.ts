@@ -1,8 +1,26 @@
-// Bench-only Worker entry: the real Worker, with its D1 binding wrapped by a
-// counter around each queue() invocation. GET /__bench/batches returns what
-// each consumed batch asked of D1.
+// Bench-only Worker entry: the real Worker, with two substitutions the
+// benchmark switches on through vars, and probes for the cost of single calls.
+//
+// BENCH_LIMITER = "memory": the enqueue limiter counts in this isolate's
+//   memory, fixed window per key, as production's rate-limiting binding counts
+//   locally at each Cloudflare location. Miniflare emulates the binding with a
+//   SQLite-backed Durable Object written on every call, which costs more than
+//   the rest of the enqueue path together (the probe below shows how much).
+// BENCH_COUNT_D1 = "1": each queue() invocation's D1 binding is wrapped by a
+//   counter; GET /__bench/batches returns what each consumed batch asked of D1.
+//
+// Probes (POST): /__bench/d1-insert (one INSERT), /__bench/queue-send (one
+// message, acked unrun), /__bench/limiter (one call to the emulated limiter),
+// /__bench/email-send (one email built and handed to send_email).
 import worker from "../../src/index";
+import { createMailer } from "../../src/mail/mailer";
 import { countingD1, type D1Counts } from "./d1-counter";
+
+interface BenchVars {
+	BENCH_LIMITER?: string;
+	BENCH_COUNT_D1?: string;
+}
+type BenchEnv = Env & BenchVars;
 
 interface BatchCounts extends D1Counts {
 	queue: string;
@@ -10,15 +28,72 @@ interface BatchCounts extends D1Counts {
 }
 
 const batches: BatchCounts[] = [];
+const PROBE = "bench_probe";
+const accepted = () => new Response(null, { status: 202 });
+
+/** A fixed-window limiter in isolate memory, with the binding's interface. */
+function memoryLimiter(limit: number, periodSeconds: number): RateLimit {
+	const windows = new Map<string, { window: number; count: number }>();
+	return {
+		async limit({ key }) {
+			const window = Math.floor(Date.now() / (periodSeconds * 1000));
+			const current = windows.get(key);
+			const count = current?.window === window ? current.count + 1 : 1;
+			windows.set(key, { window, count });
+			return { success: count <= limit };
+		},
+	};
+}
+
+// One substituted env per original, so the Worker's per-env caches still hit.
+const substituted = new WeakMap<object, Env>();
+function envFor(env: BenchEnv): Env {
+	if (env.BENCH_LIMITER !== "memory") return env;
+	let out = substituted.get(env);
+	if (!out) {
+		out = { ...env, ENQUEUE_LIMITER: memoryLimiter(1_000_000_000, 60) };
+		substituted.set(env, out);
+	}
+	return out;
+}
 
 export default {
 	async fetch(request, env, ctx) {
-		if (new URL(request.url).pathname === "/__bench/batches") return Response.json(batches);
-		return worker.fetch(request, env, ctx);
+		switch (new URL(request.url).pathname) {
+			case "/__bench/batches":
+				return Response.json(batches);
+			case "/__bench/d1-insert":
+				await env.DB.prepare(
+					"INSERT INTO tasks (id, name, payload, status, created_at, updated_at, due_at) VALUES (?1, ?2, '{}', 'PENDING', ?3, ?3, ?3)",
+				)
+					.bind(crypto.randomUUID(), PROBE, Date.now())
+					.run();
+				return accepted();
+			case "/__bench/queue-send":
+				await env.TASKS.send({ id: crypto.randomUUID(), name: PROBE, input: null });
+				return accepted();
+			case "/__bench/limiter":
+				await env.ENQUEUE_LIMITER.limit({ key: "probe" });
+				return accepted();
+			case "/__bench/email-send":
+				await createMailer(env.MAILER, env.MAIL_FROM).send({
+					to: "probe@example.com",
+					subject: "Probe",
+					text: "One email, as send_email sends it.",
+					messageId: `<probe-${crypto.randomUUID()}@example.com>`,
+				});
+				return accepted();
+			default:
+				return worker.fetch(request, envFor(env), ctx);
+		}
 	},
 	async queue(batch, env) {
+		const probes = batch.messages.filter((m) => (m.body as { name?: unknown } | null)?.name === PROBE);
+		for (const message of probes) message.ack();
+		if (probes.length === batch.messages.length) return;
+		if (env.BENCH_COUNT_D1 !== "1") return worker.queue(batch, envFor(env));
 		const counts: BatchCounts = { queue: batch.queue, messages: batch.messages.length, roundTrips: 0, statements: 0 };
 		batches.push(counts);
-		await worker.queue(batch, { ...env, DB: countingD1(env.DB, counts) });
+		await worker.queue(batch, { ...envFor(env), DB: countingD1(env.DB, counts) });
 	},
-} satisfies ExportedHandler<Env, unknown>;
+} satisfies ExportedHandler<BenchEnv, unknown>;
