@@ -2,6 +2,7 @@
 // migrations in migrations/ are generated from this file (npm run db:generate).
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { HistoryEntry } from "../tasks/history";
 import { TASK_STATES } from "../tasks/states";
 
 // Milliseconds since the epoch, as an integer, computed by SQLite itself.
@@ -41,6 +42,8 @@ export const tasks = sqliteTable(
 		retryOf: text("retry_of"),
 		/** How often stuck-task recovery re-sent this task's message. */
 		recoveries: integer("recoveries").notNull().default(0),
+		/** Every failed attempt, oldest first: appended by the RETRY or FAILURE update itself (tasks/history.ts). */
+		history: text("history", { mode: "json" }).$type<HistoryEntry[]>().notNull().default(sql`'[]'`),
 	},
 	(t) => [
 		check("tasks_status_check", sql.raw(`status IN (${TASK_STATES.map((s) => `'${s}'`).join(", ")})`)),

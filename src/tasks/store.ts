@@ -1,10 +1,11 @@
 // The result backend: every read and write of the tasks table goes through here,
 // and every state change through transition(), which enforces TRANSITIONS.
-import { and, eq, getTableColumns, inArray, lte, ne, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, ne, or, type SQL, sql } from "drizzle-orm";
 import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
 import { type TaskRow, taskEffects, tasks } from "../db/schema";
 import type { Json } from "./define";
+import { appendHistory } from "./history";
 import { sourcesOf, type TaskState } from "./states";
 
 type TaskUpdate = Omit<SQLiteUpdateSetSource<typeof tasks>, "id" | "status">;
@@ -32,13 +33,16 @@ export function insertPending(db: Database, task: NewTask, now = new Date()) {
 	return db.insert(tasks).values(pendingRow(task, now));
 }
 
-// D1 binds at most 100 parameters per statement, and drizzle binds a value for
-// every column of every inserted row.
-const ROWS_PER_INSERT = Math.floor(100 / Object.keys(getTableColumns(tasks)).length);
-
 /** Inserts for many tasks, each within D1's bound-parameter limit; run them in one db.batch. */
 export function insertPendingMany(db: Database, list: NewTask[], now = new Date()) {
-	return chunk(list, ROWS_PER_INSERT).map((part) => db.insert(tasks).values(part.map((task) => pendingRow(task, now))));
+	const [sample] = list;
+	if (!sample) return [];
+	// D1 binds at most 100 parameters per statement. drizzle binds one for each
+	// value a row sets and each plain default, none for a default written in SQL
+	// (history's), so the count comes from drizzle itself rather than the columns.
+	const paramsPerRow = db.insert(tasks).values(pendingRow(sample, now)).toSQL().params.length;
+	const rowsPerInsert = Math.max(1, Math.floor(100 / paramsPerRow));
+	return chunk(list, rowsPerInsert).map((part) => db.insert(tasks).values(part.map((task) => pendingRow(task, now))));
 }
 
 export function chunk<T>(list: readonly T[], size: number): T[][] {
@@ -99,7 +103,9 @@ export function markSuccess(db: Database, id: string, attempt: number, result: J
 }
 
 export function markRetry(db: Database, id: string, attempt: number, error: string, nextAttemptAt: Date, now = new Date()) {
-	return first(transition(db, id, "RETRY", { error, nextAttemptAt, leaseExpiresAt: null }, now, heldBy(attempt)));
+	const delaySeconds = Math.max(0, Math.round((nextAttemptAt.getTime() - now.getTime()) / 1000));
+	const history = appendHistory({ attempt, at: now, status: "RETRY", error, delaySeconds });
+	return first(transition(db, id, "RETRY", { error, nextAttemptAt, leaseExpiresAt: null, history }, now, heldBy(attempt)));
 }
 
 /** A failed run (fenced by its attempt) or, without one, any unfinished task. */
@@ -109,7 +115,19 @@ export function markFailure(db: Database, id: string, error: string, now = new D
 			db,
 			id,
 			"FAILURE",
-			{ error, finishedAt: now, leaseExpiresAt: null, nextAttemptAt: null },
+			{
+				error,
+				finishedAt: now,
+				leaseExpiresAt: null,
+				nextAttemptAt: null,
+				history: appendHistory({
+					attempt: attempt ?? sql`${tasks.attempts}`,
+					at: now,
+					status: "FAILURE",
+					error,
+					delaySeconds: null,
+				}),
+			},
 			now,
 			attempt === undefined ? undefined : heldBy(attempt),
 		),
@@ -118,12 +136,13 @@ export function markFailure(db: Database, id: string, error: string, now = new D
 
 /** Fails many unfinished tasks at once, e.g. those whose messages were never sent. */
 export function markManyFailed(db: Database, ids: string[], error: string, now = new Date()) {
-	// 90 ids plus the SET values and the allowed source states stay within
-	// D1's 100 bound parameters per statement.
+	// 90 ids, 4 SET values, 2 history values and 3 allowed source states: 99,
+	// within D1's 100 bound parameters per statement.
+	const history = appendHistory({ attempt: sql`${tasks.attempts}`, at: now, status: "FAILURE", error, delaySeconds: null });
 	return chunk(ids, 90).map((part) =>
 		db
 			.update(tasks)
-			.set({ status: "FAILURE", error, finishedAt: now, updatedAt: now })
+			.set({ status: "FAILURE", error, finishedAt: now, updatedAt: now, history })
 			.where(and(inArray(tasks.id, part), inArray(tasks.status, sourcesOf("FAILURE")))),
 	);
 }
