@@ -1,14 +1,14 @@
 // Tasks: the result backend over HTTP (AsyncResult), plus what Flower and
 // `celery inspect` / `revoke` give Celery users: list, revoke, retry.
 import { z } from "@hono/zod-openapi";
-import { AppError, notFound } from "../errors";
+import { notFound } from "../errors";
 import { createRouter } from "../http/app-env";
 import { authedRoute } from "../http/openapi";
 import { acceptedResponse, errorResponse, taskBody, toTaskBody } from "../http/schemas";
 import { listTasks } from "../tasks/list";
-import { registry } from "../tasks/registry";
+import { retryTask, revokeTask } from "../tasks/manage";
 import { TASK_STATES } from "../tasks/states";
-import { getTask, revoke } from "../tasks/store";
+import { getTask } from "../tasks/store";
 
 const taskIdParams = z.object({
 	task_id: z.uuid({ error: "must be a UUID" }).openapi({ param: { name: "task_id", in: "path" } }),
@@ -95,18 +95,7 @@ tasks.openapi(
 			409: errorResponse("The task is running or finished"),
 		},
 	}),
-	async (c) => {
-		const { task_id } = c.req.valid("param");
-		const { db, log } = c.var.ctx;
-		const revoked = await revoke(db, task_id);
-		if (revoked) {
-			log.info("task transition", { task_id, name: revoked.name, from: "PENDING|RETRY", to: "REVOKED" });
-			return c.json(toTaskBody(revoked), 200);
-		}
-		const current = await getTask(db, task_id);
-		if (!current) throw notFound("Task");
-		throw new AppError(409, "conflict", `Task is ${current.status}; only PENDING or RETRY tasks can be revoked`);
-	},
+	async (c) => c.json(toTaskBody(await revokeTask(c.var.ctx, c.req.valid("param").task_id)), 200),
 );
 
 tasks.openapi(
@@ -126,15 +115,7 @@ tasks.openapi(
 		},
 	}),
 	async (c) => {
-		const { task_id } = c.req.valid("param");
-		const original = await getTask(c.var.ctx.db, task_id);
-		if (!original) throw notFound("Task");
-		if (original.status !== "FAILURE" && original.status !== "REVOKED") {
-			throw new AppError(409, "conflict", `Task is ${original.status}; only FAILURE or REVOKED tasks can be retried`);
-		}
-		const definition = registry.get(original.name);
-		if (!definition) throw new AppError(409, "conflict", `Task name "${original.name}" is no longer registered`);
-		const { id } = await c.var.ctx.tasks.enqueue(definition, original.payload, { retryOf: original.id });
+		const id = await retryTask(c.var.ctx, c.req.valid("param").task_id);
 		return c.json({ task_id: id, status: "queued" as const }, 202, { Location: `/tasks/${id}` });
 	},
 );
