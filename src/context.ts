@@ -15,6 +15,8 @@ export interface AppContext {
 	readonly log: Logger;
 	/** Per-token limiter for the enqueue routes. */
 	readonly enqueueLimiter: RateLimit;
+	/** Per-address limiter for dashboard sign-in attempts. */
+	readonly loginLimiter: RateLimit;
 }
 
 // Parsing is cheap but not free, and env is the same object for the isolate's
@@ -41,5 +43,6 @@ export function createContext(env: Env, logFields: LogFields = {}): AppContext {
 		tasks: createTaskProducer(db, env.TASKS, config, log),
 		log,
 		enqueueLimiter: env.ENQUEUE_LIMITER,
+		loginLimiter: env.LOGIN_LIMITER,
 	};
 }
