@@ -5,16 +5,16 @@
 import type { Bucket } from "../tasks/stats";
 import { formatCount, formatTime } from "./format";
 
-const W = 720;
-const LEFT = 44;
+const W = 960;
+const LEFT = 80;
 const RIGHT = 8;
-const TOP = 10;
+const TOP = 22;
 const BOTTOM = 24;
 
-/** 2, 4, 10, 20, 40, 100, ... at least `n`: round numbers on the axis, with a whole number halfway. */
+/** 2, 4, 6, 8, 10, 20, 40, 60, ... at least `n`: round numbers on the axis, with a whole number halfway. */
 function niceCeiling(n: number): number {
 	const power = 10 ** Math.floor(Math.log10(Math.max(2, n)));
-	const step = [1, 2, 4, 10].find((s) => s * power >= Math.max(2, n)) ?? 10;
+	const step = [1, 2, 4, 6, 8, 10].find((s) => s * power >= Math.max(2, n)) ?? 10;
 	return step * power;
 }
 
@@ -77,7 +77,7 @@ const Frame = ({ id, height, max, label, buckets, title, summary, children }: Fr
 const slotWidth = (buckets: Bucket[]) => (W - LEFT - RIGHT) / Math.max(1, buckets.length);
 
 export const ThroughputChart = ({ buckets, period }: { buckets: Bucket[]; period: string }) => {
-	const height = 220;
+	const height = 240;
 	const plotH = height - TOP - BOTTOM;
 	const max = niceCeiling(Math.max(1, ...buckets.map((b) => Math.max(b.succeeded + b.failed, b.enqueued))));
 	const slot = slotWidth(buckets);

@@ -142,7 +142,11 @@ const Counts = ({ data }: { data: Overview }) => (
 			<table>
 				<caption>By task</caption>
 				<TableHead
-					columns={["Task", ...["Last hour", "Failed", "Last 24 hours", "Failed"].map((label) => ({ label, num: true }))]}
+					columns={[
+						"Task",
+						...["Last hour", "Failed"].map((label) => ({ label, num: true })),
+						...["Last 24 hours", "Failed"].map((label) => ({ label, num: true, wide: true })),
+					]}
 				/>
 				<tbody>
 					{data.names.length === 0 && (
@@ -157,8 +161,8 @@ const Counts = ({ data }: { data: Overview }) => (
 							</th>
 							<NumCell value={row.hour} />
 							<NumCell value={row.failedHour} />
-							<NumCell value={row.day} />
-							<NumCell value={row.failedDay} />
+							<NumCell value={row.day} wide />
+							<NumCell value={row.failedDay} wide />
 						</tr>
 					))}
 				</tbody>
@@ -175,7 +179,7 @@ const RecentFailures = ({ data }: { data: Overview }) => (
 		) : (
 			<div class="table-wrap">
 				<table>
-					<TableHead columns={["Task", "Error", { label: "Finished", wide: true }]} />
+					<TableHead columns={["Task", "Error", { label: "Created", wide: true }]} />
 					<tbody>
 						{data.recentFailures.map((task) => (
 							<tr>
@@ -183,7 +187,9 @@ const RecentFailures = ({ data }: { data: Overview }) => (
 									<a href={`/dashboard/tasks/${task.id}`}>{task.name}</a>
 								</td>
 								<td class="error">{task.error}</td>
-								<td class="hide-narrow">{task.finishedAt ? <Time value={task.finishedAt} /> : "–"}</td>
+								<td class="hide-narrow">
+									<Time value={task.createdAt} />
+								</td>
 							</tr>
 						))}
 					</tbody>

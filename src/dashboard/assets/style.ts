@@ -98,11 +98,14 @@ td.error { overflow-wrap: anywhere; min-width: 12rem; }
 .state-pending, .state-retry { background: var(--wait-bg); color: var(--wait-text); }
 .state-started { background: var(--run-bg); color: var(--run-text); }
 .state-revoked { background: var(--off-bg); color: var(--off-text); }
-.toolbar { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 1rem; }
-.refresh { margin: 0 0 1rem; }
+.toolbar { display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem 1.5rem; margin-bottom: 0.75rem; }
+.toolbar h1 { margin: 0.5rem 0; }
+.refresh { margin: 0; }
+.refresh label { display: inline-flex; align-items: center; gap: 0.4rem; font-weight: 400; }
+.refresh input { width: 1.1rem; height: 1.1rem; margin: 0; }
 .ranges { display: flex; gap: 1rem; list-style: none; padding: 0; margin: 0 0 0.5rem; }
 .ranges a[aria-current="true"] { font-weight: 700; color: var(--text); }
-.chart { width: 100%; height: auto; max-height: 16rem; display: block; }
+.chart { width: 100%; height: auto; display: block; }
 .chart text { fill: var(--muted); font-size: 12px; }
 .chart .grid { stroke: var(--grid); stroke-width: 1; }
 .chart .ok { fill: var(--ok); }
@@ -120,7 +123,7 @@ form.filters fieldset { display: contents; }
 .field { display: flex; flex-direction: column; gap: 0.25rem; }
 label { font-weight: 600; font-size: 0.925rem; }
 input, select, button { font: inherit; color: inherit; }
-input, select {
+input:not([type="checkbox"]), select {
 	padding: 0.4rem 0.5rem; border: 1px solid var(--muted); border-radius: 6px; background: var(--bg); min-height: 2.5rem;
 }
 input[aria-invalid="true"] { border-color: var(--fail); }
@@ -157,5 +160,7 @@ pre { background: var(--panel); border: 1px solid var(--border); border-radius: 
 	.hide-narrow { display: none; }
 	dl.facts { grid-template-columns: 1fr; }
 	dl.facts dd { margin-bottom: 0.4rem; }
+	/* The charts shrink to half size; their labels should not. */
+	.chart text { font-size: 24px; }
 }
 `;
