@@ -97,6 +97,21 @@ describe("dashboard sign-in", () => {
 	});
 });
 
+describe("dashboard configuration", () => {
+	it.each([
+		["missing", undefined],
+		["short", "too-short"],
+	])("answers a %s SESSION_SECRET with an HTML config error naming it; the API with JSON", async (_case, secret) => {
+		const broken = { ...env, SESSION_SECRET: secret } as unknown as Env;
+		const body = await html(await page("/dashboard/login", undefined, broken), 500);
+		expect((await texts(body, "[role=alert]"))[0]).toMatch(/^Invalid Worker configuration: SESSION_SECRET: /);
+		const res = await call("/tasks", {}, broken);
+		expect(await res.json()).toMatchObject({
+			error: { code: "config_error", message: expect.stringContaining("SESSION_SECRET") },
+		});
+	});
+});
+
 describe("dashboard sessions", () => {
 	it("rejects a tampered cookie and clears it", async () => {
 		const cookie = await signIn();

@@ -2,7 +2,9 @@
 // records the transition: the dashboard's timeline reads it.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { getTask, markManyFailed } from "../src/tasks/store";
+import { apply } from "../src/tasks/eager";
+import { recoverStuckTasks } from "../src/tasks/recover-stuck-tasks";
+import { claim, getTask, markManyFailed } from "../src/tasks/store";
 import { deliver, failD1When, recorded, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
@@ -77,6 +79,18 @@ describe("task history", () => {
 		for (const id of [a.id, b.id]) {
 			expect(await entries(id)).toEqual([{ attempt: 0, status: "FAILURE", error: "enqueue failed: queue down" }]);
 		}
+	});
+
+	it("records a lease that expired, when stuck-task recovery sends the task again", async () => {
+		const stuck = await recorded("send_email", email);
+		await claim(testContext().db, stuck.id, 60);
+		await env.DB.prepare("UPDATE tasks SET lease_expires_at = ? WHERE id = ?")
+			.bind(Date.now() - 1000, stuck.id)
+			.run();
+		await apply(testContext(), recoverStuckTasks, {});
+		expect((await getTask(testContext().db, stuck.id))?.history).toMatchObject([
+			{ attempt: 1, status: "RETRY", error: "the lease expired; redelivered by recovery", delaySeconds: 0 },
+		]);
 	});
 
 	it("starts empty and stays empty on success", async () => {
