@@ -61,7 +61,12 @@ export async function startHost(entry: string, options: HostOptions = {}): Promi
 					modulesRoot: path.dirname(script),
 					modules: [{ type: "ESModule", path: script }],
 					queueConsumers,
-					bindings: { ...(workerOptions.bindings as Record<string, string>), ...options.vars, API_TOKENS: TOKEN },
+					bindings: {
+						...(workerOptions.bindings as Record<string, string>),
+						...options.vars,
+						API_TOKENS: TOKEN,
+						SESSION_SECRET: "bench-session-secret-0123456789abcdef",
+					},
 					// The benchmark measures the Worker, not the limiter's verdict: the
 					// same binding, with a limit the load cannot reach.
 					ratelimits: Object.fromEntries(

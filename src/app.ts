@@ -1,10 +1,12 @@
 // createApp(): the seed's create_app. Builds the Hono app with its middleware
 // and mounts one sub-app per resource. Health and the API description are
-// public; everything else needs a bearer token.
+// public; the dashboard has its own sign-in; everything else needs a bearer
+// token.
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { dashboard } from "./dashboard";
 import { notFound } from "./errors";
 import { type AppEnv, createRouter } from "./http/app-env";
 import { requireToken } from "./http/auth";
@@ -33,13 +35,15 @@ export function createApp() {
 	const app = createRouter();
 	app.use(requestId({ headerName: "X-Request-Id" }));
 	app.use(requestLog);
-	app.use(secureHeaders());
+	// Defaults only: a sub-app may set its own (the dashboard's CSP and referrer policy).
+	app.use(secureHeaders({ overwrite: false }));
 	app.use(context);
 	app.use(corsFromConfig);
 	app.use(limitBody);
 
 	app.route("/", health);
 	serveDocs(app);
+	app.route("/dashboard", dashboard);
 
 	const api = createRouter();
 	api.use(requireToken);

@@ -35,6 +35,11 @@ const configSchema = z.object({
 	// is removed. Empty means every protected route refuses to serve.
 	API_TOKENS: commaList(z.string().min(16, { error: "each token must be at least 16 characters" })),
 	CORS_ORIGINS: commaList(z.url({ error: "each origin must be a URL such as https://app.example.com" })),
+	// A secret: the key that signs dashboard session cookies. Changing it signs
+	// everyone out.
+	SESSION_SECRET: z
+		.string({ error: "is required: a secret of at least 32 random characters that signs dashboard sessions" })
+		.min(32, { error: "must be at least 32 characters" }),
 });
 
 export type Config = Readonly<{
@@ -56,6 +61,8 @@ export type Config = Readonly<{
 	apiTokens: readonly string[];
 	/** Origins allowed by CORS; none by default. */
 	corsOrigins: readonly string[];
+	/** HMAC key for the dashboard's session cookie; never logged. */
+	sessionSecret: string;
 }>;
 
 export class ConfigError extends Error {
@@ -90,5 +97,6 @@ export function parseConfig(vars: ConfigVars): Config {
 		stuckPendingSeconds: env.STUCK_PENDING_SECONDS,
 		apiTokens: Object.freeze(env.API_TOKENS),
 		corsOrigins: Object.freeze(env.CORS_ORIGINS),
+		sessionSecret: env.SESSION_SECRET,
 	});
 }

@@ -15,6 +15,8 @@ export interface AppContext {
 	readonly log: Logger;
 	/** Per-token limiter for the enqueue routes. */
 	readonly enqueueLimiter: RateLimit;
+	/** Per-address limiter for dashboard sign-in attempts. */
+	readonly loginLimiter: RateLimit;
 }
 
 /** Computes f(key) once per key object, for as long as the key lives. */
@@ -47,5 +49,6 @@ export function createContext(env: Env, logFields: LogFields = {}): AppContext {
 		tasks: createTaskProducer(db, env.TASKS, config, log),
 		log,
 		enqueueLimiter: env.ENQUEUE_LIMITER,
+		loginLimiter: env.LOGIN_LIMITER,
 	};
 }

@@ -9,6 +9,7 @@ export type ErrorCode =
 	| "unsupported_media_type"
 	| "payload_too_large"
 	| "unauthorized"
+	| "forbidden"
 	| "rate_limited"
 	| "not_found"
 	| "method_not_allowed"

@@ -5,9 +5,12 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import worker from "../src/index";
 
+const SECRET = "a-session-secret-of-32-characters-or-more";
+const minimal = { APP_ENV: "development", MAIL_FROM: "a@example.com", TASKS_DEAD_LETTER_QUEUE: "dlq", SESSION_SECRET: SECRET };
+
 describe("config", () => {
 	it("parses a valid environment into a frozen config", () => {
-		const config = parseConfig({ APP_ENV: "production", MAIL_FROM: "tasks@example.com", TASKS_DEAD_LETTER_QUEUE: "dlq" });
+		const config = parseConfig({ ...minimal, APP_ENV: "production", MAIL_FROM: "tasks@example.com" });
 		expect(config).toEqual({
 			appEnv: "production",
 			mailFrom: "tasks@example.com",
@@ -19,15 +22,14 @@ describe("config", () => {
 			stuckPendingSeconds: 900,
 			apiTokens: [],
 			corsOrigins: [],
+			sessionSecret: SECRET,
 		});
 		expect(Object.isFrozen(config)).toBe(true);
 	});
 
 	it("splits comma-separated tokens and origins", () => {
 		const config = parseConfig({
-			APP_ENV: "development",
-			MAIL_FROM: "a@example.com",
-			TASKS_DEAD_LETTER_QUEUE: "dlq",
+			...minimal,
 			API_TOKENS: " first-token-0123456789 ,second-token-0123456789,",
 			CORS_ORIGINS: "https://app.example.com",
 		});
@@ -36,10 +38,18 @@ describe("config", () => {
 	});
 
 	it("refuses a short token, naming API_TOKENS without echoing it", () => {
-		const parse = () =>
-			parseConfig({ APP_ENV: "test", MAIL_FROM: "a@example.com", TASKS_DEAD_LETTER_QUEUE: "q", API_TOKENS: "short" });
+		const parse = () => parseConfig({ ...minimal, API_TOKENS: "short" });
 		expect(parse).toThrow(/API_TOKENS: each token must be at least 16 characters/);
 		expect(parse).not.toThrow(/short/);
+	});
+
+	it.each([
+		["missing", undefined, /SESSION_SECRET: is required: a secret of at least 32/],
+		["short", "too-short-secret", /SESSION_SECRET: must be at least 32 characters/],
+	])("refuses a %s SESSION_SECRET, naming it without echoing it", (_case, value, message) => {
+		const parse = () => parseConfig({ ...minimal, SESSION_SECRET: value });
+		expect(parse).toThrow(message);
+		expect(parse).not.toThrow(/too-short-secret/);
 	});
 
 	it("names every bad variable", () => {

@@ -20,12 +20,12 @@ export const TOKENS = {
 } as const;
 
 /** A request to the Worker, authenticated with the main test token unless headers say otherwise. */
-export async function call(path: string, init: RequestInit = {}): Promise<Response> {
+export async function call(path: string, init: RequestInit = {}, workerEnv: Env = env): Promise<Response> {
 	const headers = new Headers(init.headers);
 	if (!headers.has("Authorization")) headers.set("Authorization", `Bearer ${TOKENS.main}`);
 	if (headers.get("Authorization") === "") headers.delete("Authorization");
 	const ctx = createExecutionContext();
-	const res = await worker.fetch(new Request(`${BASE}${path}`, { ...init, headers }), env, ctx);
+	const res = await worker.fetch(new Request(`${BASE}${path}`, { ...init, headers }), workerEnv, ctx);
 	await waitOnExecutionContext(ctx);
 	return res;
 }

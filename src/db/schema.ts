@@ -2,6 +2,7 @@
 // migrations in migrations/ are generated from this file (npm run db:generate).
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { HistoryEntry } from "../tasks/history";
 import { TASK_STATES } from "../tasks/states";
 
 // Milliseconds since the epoch, as an integer, computed by SQLite itself.
@@ -41,6 +42,8 @@ export const tasks = sqliteTable(
 		retryOf: text("retry_of"),
 		/** How often stuck-task recovery re-sent this task's message. */
 		recoveries: integer("recoveries").notNull().default(0),
+		/** Every failed attempt, oldest first: appended by the RETRY or FAILURE update itself (tasks/history.ts). */
+		history: text("history", { mode: "json" }).$type<HistoryEntry[]>().notNull().default(sql`'[]'`),
 	},
 	(t) => [
 		check("tasks_status_check", sql.raw(`status IN (${TASK_STATES.map((s) => `'${s}'`).join(", ")})`)),
@@ -48,8 +51,10 @@ export const tasks = sqliteTable(
 		index("tasks_status_created_idx").on(t.status, t.createdAt, t.id),
 		index("tasks_name_created_idx").on(t.name, t.createdAt, t.id),
 		index("tasks_created_idx").on(t.createdAt, t.id),
-		// Result expiry scans finished tasks by age.
-		index("tasks_finished_idx").on(t.finishedAt),
+		// Finished tasks by age and outcome: the dashboard's throughput chart reads
+		// this index alone. Partial, so only finishing writes touch it, not every
+		// PENDING -> STARTED -> RETRY move.
+		index("tasks_finished_status_idx").on(t.finishedAt, t.status).where(sql`finished_at IS NOT NULL`),
 	],
 );
 

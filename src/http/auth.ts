@@ -21,13 +21,19 @@ export const requireToken = createMiddleware<AppEnv>(async (c, next) => {
 		throw new AppError(401, "unauthorized", "Send Authorization: Bearer <token>", undefined, challenge());
 	}
 	const presented = match[1];
-	let accepted = false;
-	// Every configured token is compared, so timing says nothing about which matched.
-	for (const token of tokens) accepted = (await tokensEqual(presented, token)) || accepted;
-	if (!accepted) throw new AppError(401, "unauthorized", "The token is not valid", undefined, challenge("invalid_token"));
+	if (!(await matchesAnyToken(presented, tokens))) {
+		throw new AppError(401, "unauthorized", "The token is not valid", undefined, challenge("invalid_token"));
+	}
 	c.set("tokenId", await tokenId(presented));
 	await next();
 });
+
+/** Whether `presented` is one of `tokens`. Every token is compared, so timing says nothing about which matched. */
+export async function matchesAnyToken(presented: string, tokens: readonly string[]): Promise<boolean> {
+	let accepted = false;
+	for (const token of tokens) accepted = (await tokensEqual(presented, token)) || accepted;
+	return accepted;
+}
 
 /** Constant-time comparison of two tokens: both are hashed to equal length first. */
 export async function tokensEqual(a: string, b: string): Promise<boolean> {

@@ -1,11 +1,13 @@
 // Turns every failure into the one error body:
 //   { "error": { "code", "message", "details"?, "request_id" } }
+// or, under /dashboard, the same facts as an HTML page.
 // Unknown errors are logged and answered with a generic 500: nothing leaks.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import { ConfigError } from "../config";
+import { isDashboardPath, renderErrorPage } from "../dashboard/error-page";
 import { AppError, type ErrorCode } from "../errors";
 import { createLogger, errorMessage } from "../log";
 
@@ -23,6 +25,8 @@ export function validationHook(result: { success: true } | { success: false; err
 // Hono's own exceptions (malformed JSON, wrong content type) carry only a status.
 const codeForStatus: Partial<Record<number, ErrorCode>> = {
 	400: "invalid_json",
+	// hono/csrf: a form posted from another origin.
+	403: "forbidden",
 	404: "not_found",
 	405: "method_not_allowed",
 	413: "payload_too_large",
@@ -36,7 +40,12 @@ export function onError(err: Error, c: Context) {
 	}
 	if (err instanceof HTTPException && err.status < 500) {
 		const code = codeForStatus[err.status] ?? "validation_error";
-		return render(c, err.status, code, err.message || "Bad request");
+		return render(
+			c,
+			err.status,
+			code,
+			err.message || (code === "forbidden" ? "Cross-site form submission refused" : "Bad request"),
+		);
 	}
 	if (err instanceof ConfigError) {
 		createLogger({ request_id: requestId }).error("misconfigured worker", { error: err.message });
@@ -55,6 +64,7 @@ function render(
 	headers?: Record<string, string>,
 ) {
 	const requestId: string | undefined = c.get("requestId");
+	if (isDashboardPath(c.req.path)) return renderErrorPage(c, { status, code, message, details, requestId }, headers);
 	return c.json(
 		{ error: { code, message, ...(details === undefined ? {} : { details }), request_id: requestId } },
 		status,

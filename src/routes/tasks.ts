@@ -1,16 +1,15 @@
 // Tasks: the result backend over HTTP (AsyncResult), plus what Flower and
 // `celery inspect` / `revoke` give Celery users: list, revoke, retry.
 import { z } from "@hono/zod-openapi";
-import type { Config } from "../config";
-import { AppError, notFound } from "../errors";
+import { notFound } from "../errors";
 import { createRouter } from "../http/app-env";
 import { authedRoute } from "../http/openapi";
 import { acceptedResponse, errorResponse, taskBody, toTaskBody, unseenTaskBody } from "../http/schemas";
-import { mintedAt } from "../tasks/ids";
+import { unseenSince } from "../tasks/ids";
 import { listTasks } from "../tasks/list";
-import { registry } from "../tasks/registry";
+import { retryTask, revokeTask } from "../tasks/manage";
 import { TASK_STATES } from "../tasks/states";
-import { getTask, revoke, revokeUnseen } from "../tasks/store";
+import { getTask } from "../tasks/store";
 
 const taskIdParams = z.object({
 	task_id: z.uuid({ error: "must be a UUID" }).openapi({ param: { name: "task_id", in: "path" } }),
@@ -31,25 +30,6 @@ const taskPage = z
 		next_cursor: z.string().nullable().openapi({ description: "Pass as cursor for the next page; null on the last page" }),
 	})
 	.openapi("TaskPage");
-
-// Queues keep an unconsumed message for 4 days unless the queue is configured
-// otherwise.
-const QUEUE_RETENTION_MS = 4 * 86_400_000;
-// Clocks of the Worker that minted an id and the one reading it may differ.
-const CLOCK_SKEW_MS = 60_000;
-
-/**
- * When `id` was minted, if a task with that id may still be on the queue,
- * unseen by any consumer: a task enqueued without a row has none until it is
- * claimed. Past the queue's retention, or the result TTL (an expired task must
- * not read as PENDING again), a missing row means an unknown task.
- */
-function unseenSince(id: string, config: Config, now = Date.now()): Date | undefined {
-	const minted = mintedAt(id);
-	if (!minted) return undefined;
-	const age = now - minted.getTime();
-	return age >= -CLOCK_SKEW_MS && age < Math.min(QUEUE_RETENTION_MS, config.resultTtlSeconds * 1000) ? minted : undefined;
-}
 
 const taskResponse = (description: string) => ({ content: { "application/json": { schema: taskBody } }, description });
 
@@ -121,19 +101,7 @@ tasks.openapi(
 			409: errorResponse("The task is running or finished"),
 		},
 	}),
-	async (c) => {
-		const { task_id } = c.req.valid("param");
-		const { db, log } = c.var.ctx;
-		const minted = unseenSince(task_id, c.var.ctx.config);
-		const revoked = (await revoke(db, task_id)) ?? (minted && (await revokeUnseen(db, task_id, minted)));
-		if (revoked) {
-			log.info("task transition", { task_id, name: revoked.name, from: "PENDING|RETRY", to: "REVOKED" });
-			return c.json(toTaskBody(revoked), 200);
-		}
-		const current = await getTask(db, task_id);
-		if (!current) throw notFound("Task");
-		throw new AppError(409, "conflict", `Task is ${current.status}; only PENDING or RETRY tasks can be revoked`);
-	},
+	async (c) => c.json(toTaskBody(await revokeTask(c.var.ctx, c.req.valid("param").task_id)), 200),
 );
 
 tasks.openapi(
@@ -153,15 +121,7 @@ tasks.openapi(
 		},
 	}),
 	async (c) => {
-		const { task_id } = c.req.valid("param");
-		const original = await getTask(c.var.ctx.db, task_id);
-		if (!original) throw notFound("Task");
-		if (original.status !== "FAILURE" && original.status !== "REVOKED") {
-			throw new AppError(409, "conflict", `Task is ${original.status}; only FAILURE or REVOKED tasks can be retried`);
-		}
-		const definition = registry.get(original.name);
-		if (!definition) throw new AppError(409, "conflict", `Task name "${original.name}" is no longer registered`);
-		const { id } = await c.var.ctx.tasks.enqueue(definition, original.payload, { retryOf: original.id });
+		const id = await retryTask(c.var.ctx, c.req.valid("param").task_id);
 		return c.json({ task_id: id, status: "queued" as const }, 202, { Location: `/tasks/${id}` });
 	},
 );

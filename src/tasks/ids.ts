@@ -2,6 +2,7 @@
 // The order keeps D1's primary-key inserts local; the timestamp lets the API
 // answer for a task that is on the queue but not yet in the result backend.
 import { version as uuidVersion, v7, validate } from "uuid";
+import type { Config } from "../config";
 
 export const newTaskId = (): string => v7();
 
@@ -9,4 +10,23 @@ export const newTaskId = (): string => v7();
 export function mintedAt(id: string): Date | undefined {
 	if (!validate(id) || uuidVersion(id) !== 7) return undefined;
 	return new Date(Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
+}
+
+// Queues keep an unconsumed message for 4 days unless the queue is configured
+// otherwise.
+const QUEUE_RETENTION_MS = 4 * 86_400_000;
+// Clocks of the Worker that minted an id and the one reading it may differ.
+const CLOCK_SKEW_MS = 60_000;
+
+/**
+ * When `id` was minted, if a task with that id may still be on the queue,
+ * unseen by any consumer: a task enqueued without a row has none until it is
+ * claimed. Past the queue's retention, or the result TTL (an expired task must
+ * not read as PENDING again), a missing row means an unknown task.
+ */
+export function unseenSince(id: string, config: Config, now = Date.now()): Date | undefined {
+	const minted = mintedAt(id);
+	if (!minted) return undefined;
+	const age = now - minted.getTime();
+	return age >= -CLOCK_SKEW_MS && age < Math.min(QUEUE_RETENTION_MS, config.resultTtlSeconds * 1000) ? minted : undefined;
 }

@@ -36,6 +36,11 @@ export interface EnqueueOptions {
 	retryOf?: string;
 }
 
+export interface Backlog {
+	messages: number;
+	oldestSentAt: Date | null;
+}
+
 export interface Enqueued {
 	id: string;
 	/** True when the idempotency key matched an earlier request; nothing was enqueued. */
@@ -44,6 +49,11 @@ export interface Enqueued {
 
 export interface TaskProducer {
 	enqueue<S extends z.ZodType>(task: TaskDefinition<S>, input: z.input<S>, options?: EnqueueOptions): Promise<Enqueued>;
+	/**
+	 * The queue's own backlog: messages not yet acked, and when the oldest was
+	 * sent. It counts tasks enqueued without a row, which D1 cannot see.
+	 */
+	backlog(): Promise<Backlog>;
 	/** Sends messages again for tasks already recorded (stuck-task recovery); at most 100. */
 	resend(envelopes: Envelope[]): Promise<void>;
 	/** One task per input, all recorded in one D1 transaction; ids in input order. */
@@ -98,6 +108,11 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 			}
 			log.info("task enqueued", { task_id: row.id, name: task.name, delay_seconds: options.delaySeconds ?? 0 });
 			return { id: row.id, replayed: false };
+		},
+
+		async backlog() {
+			const metrics = await queue.metrics();
+			return { messages: metrics.backlogCount, oldestSentAt: metrics.oldestMessageTimestamp ?? null };
 		},
 
 		async resend(envelopes) {

@@ -9,8 +9,11 @@ import { and, eq, lt, lte, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type TaskRow, tasks } from "../db/schema";
 import { defineTask } from "./define";
+import { appendHistory } from "./history";
 import { registry } from "./registry";
 import { chunk, markFailure, transition } from "./store";
+
+const LEASE_EXPIRED = "the lease expired; redelivered by recovery";
 
 export const recoverStuckTasks = defineTask({
 	name: "recover_stuck_tasks",
@@ -53,10 +56,17 @@ export const recoverStuckTasks = defineTask({
 							task.id,
 							"RETRY",
 							{
-								error: "the lease expired; redelivered by recovery",
+								error: LEASE_EXPIRED,
 								nextAttemptAt: now,
 								leaseExpiresAt: null,
 								recoveries: sql`${tasks.recoveries} + 1`,
+								history: appendHistory({
+									attempt: task.attempts,
+									at: now,
+									status: "RETRY",
+									error: LEASE_EXPIRED,
+									delaySeconds: 0,
+								}),
 							},
 							now,
 							and(eq(tasks.status, "STARTED"), lte(tasks.leaseExpiresAt, now)),

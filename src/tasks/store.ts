@@ -1,10 +1,11 @@
 // The result backend: every read and write of the tasks table goes through here,
 // and every state change through transition(), which enforces TRANSITIONS.
-import { and, eq, getTableColumns, inArray, type SQL } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
 import { type TaskRow, tasks } from "../db/schema";
 import type { Json } from "./define";
+import { appendHistory } from "./history";
 import { sourcesOf, type TaskState } from "./states";
 
 type TaskUpdate = Omit<SQLiteUpdateSetSource<typeof tasks>, "id" | "status">;
@@ -32,13 +33,16 @@ export function insertPending(db: Database, task: NewTask, now = new Date()) {
 	return db.insert(tasks).values(pendingRow(task, now));
 }
 
-// D1 binds at most 100 parameters per statement, and drizzle binds a value for
-// every column of every inserted row.
-const ROWS_PER_INSERT = Math.floor(100 / Object.keys(getTableColumns(tasks)).length);
-
 /** Inserts for many tasks, each within D1's bound-parameter limit; run them in one db.batch. */
 export function insertPendingMany(db: Database, list: NewTask[], now = new Date()) {
-	return chunk(list, ROWS_PER_INSERT).map((part) => db.insert(tasks).values(part.map((task) => pendingRow(task, now))));
+	const [sample] = list;
+	if (!sample) return [];
+	// D1 binds at most 100 parameters per statement. drizzle binds one for each
+	// value a row sets and each plain default, none for a default written in SQL
+	// (history's), so the count comes from drizzle itself rather than the columns.
+	const paramsPerRow = db.insert(tasks).values(pendingRow(sample, now)).toSQL().params.length;
+	const rowsPerInsert = Math.max(1, Math.floor(100 / paramsPerRow));
+	return chunk(list, rowsPerInsert).map((part) => db.insert(tasks).values(part.map((task) => pendingRow(task, now))));
 }
 
 export function chunk<T>(list: readonly T[], size: number): T[][] {
@@ -68,17 +72,21 @@ const first = async <T>(rows: Promise<T[]>): Promise<T | undefined> => (await ro
 
 /** Fails any unfinished task. */
 export function markFailure(db: Database, id: string, error: string, now = new Date()) {
-	return first(transition(db, id, "FAILURE", { error, finishedAt: now, leaseExpiresAt: null, nextAttemptAt: null }, now));
+	const history = appendHistory({ attempt: sql`${tasks.attempts}`, at: now, status: "FAILURE", error, delaySeconds: null });
+	return first(
+		transition(db, id, "FAILURE", { error, finishedAt: now, leaseExpiresAt: null, nextAttemptAt: null, history }, now),
+	);
 }
 
 /** Fails many unfinished tasks at once, e.g. those whose messages were never sent. */
 export function markManyFailed(db: Database, ids: string[], error: string, now = new Date()) {
-	// 90 ids plus the SET values and the allowed source states stay within
-	// D1's 100 bound parameters per statement.
+	// 90 ids, 4 SET values, 2 history values and 3 allowed source states: 99,
+	// within D1's 100 bound parameters per statement.
+	const history = appendHistory({ attempt: sql`${tasks.attempts}`, at: now, status: "FAILURE", error, delaySeconds: null });
 	return chunk(ids, 90).map((part) =>
 		db
 			.update(tasks)
-			.set({ status: "FAILURE", error, finishedAt: now, updatedAt: now })
+			.set({ status: "FAILURE", error, finishedAt: now, updatedAt: now, history })
 			.where(and(inArray(tasks.id, part), inArray(tasks.status, sourcesOf("FAILURE")))),
 	);
 }
@@ -231,10 +239,21 @@ const finish = (to: TaskState, set: string) => `
 	FROM json_each(?1) AS o
 	WHERE tasks.id = o.value->>'id' AND tasks.attempts = o.value->>'attempt' AND tasks.status IN (${inList(sourcesOf(to))})
 	RETURNING tasks.id`;
+// The timeline entry (see history.ts), appended by the same statement.
+const historyEntry = (status: "RETRY" | "FAILURE", delay: string) =>
+	`json_object('attempt', tasks.attempts, 'at', ?2, 'status', '${status}', 'error', o.value->>'error', 'delaySeconds', ${delay})`;
 const FINISH = {
 	SUCCESS: finish("SUCCESS", "result = o.value->>'result', error = NULL, finished_at = ?2, next_attempt_at = NULL"),
-	RETRY: finish("RETRY", "error = o.value->>'error', next_attempt_at = o.value->>'next'"),
-	FAILURE: finish("FAILURE", "error = o.value->>'error', finished_at = ?2, next_attempt_at = NULL"),
+	RETRY: finish(
+		"RETRY",
+		`error = o.value->>'error', next_attempt_at = o.value->>'next',
+		history = json_insert(tasks.history, '$[#]', ${historyEntry("RETRY", "o.value->>'delay'")})`,
+	),
+	FAILURE: finish(
+		"FAILURE",
+		`error = o.value->>'error', finished_at = ?2, next_attempt_at = NULL,
+		history = json_insert(tasks.history, '$[#]', ${historyEntry("FAILURE", "NULL")})`,
+	),
 };
 
 /**
@@ -247,8 +266,9 @@ export async function recordOutcomes(db: Database, outcomes: readonly Outcome[],
 	for (const o of outcomes) {
 		const base = { id: o.id, attempt: o.attempt };
 		if (o.to === "SUCCESS") lists.SUCCESS.push({ ...base, result: JSON.stringify(o.result) });
-		else if (o.to === "RETRY") lists.RETRY.push({ ...base, error: o.error, next: ms(now) + o.delaySeconds * 1000 });
-		else lists.FAILURE.push({ ...base, error: o.error });
+		else if (o.to === "RETRY") {
+			lists.RETRY.push({ ...base, error: o.error, next: ms(now) + o.delaySeconds * 1000, delay: o.delaySeconds });
+		} else lists.FAILURE.push({ ...base, error: o.error });
 	}
 	const statements = (Object.keys(lists) as Outcome["to"][])
 		.filter((to) => lists[to].length > 0)
@@ -267,12 +287,15 @@ export interface Unrunnable {
 }
 
 const FAIL_UNRUNNABLE = `
-	INSERT INTO tasks (id, name, payload, status, created_at, updated_at, due_at, finished_at, error)
+	INSERT INTO tasks (id, name, payload, status, created_at, updated_at, due_at, finished_at, error, history)
 	SELECT value->>'id', value->>'name', value->>'payload', 'FAILURE', value->>'created_at', ?2,
-		value->>'created_at', ?2, value->>'error'
+		value->>'created_at', ?2, value->>'error',
+		json_array(json_object('attempt', 0, 'at', ?2, 'status', 'FAILURE', 'error', value->>'error', 'delaySeconds', NULL))
 	FROM json_each(?1) WHERE true
 	ON CONFLICT (id) DO UPDATE SET status = 'FAILURE', error = excluded.error, finished_at = excluded.finished_at,
-		updated_at = excluded.updated_at, lease_expires_at = NULL, next_attempt_at = NULL
+		updated_at = excluded.updated_at, lease_expires_at = NULL, next_attempt_at = NULL,
+		history = json_insert(tasks.history, '$[#]',
+			json_object('attempt', tasks.attempts, 'at', ?2, 'status', 'FAILURE', 'error', excluded.error, 'delaySeconds', NULL))
 	WHERE tasks.status IN (${inList(sourcesOf("FAILURE"))})
 	RETURNING id`;
 

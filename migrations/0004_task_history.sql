@@ -1,0 +1,1 @@
+ALTER TABLE `tasks` ADD `history` text DEFAULT '[]' NOT NULL;

@@ -1,0 +1,67 @@
+// Errors under /dashboard are pages for people: the same status, code and
+// message the API would put in its JSON body, as HTML. onError picks this by path.
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { Layout } from "./layout";
+
+export const isDashboardPath = (path: string) => path === "/dashboard" || path.startsWith("/dashboard/");
+
+const titles: Partial<Record<number, string>> = {
+	400: "That request was not valid",
+	403: "Refused",
+	404: "Not found",
+	405: "Not allowed",
+	409: "That cannot be done now",
+	413: "Too large",
+	429: "Too many requests",
+	503: "Unavailable",
+};
+
+export interface ErrorFacts {
+	status: ContentfulStatusCode;
+	code: string;
+	message: string;
+	details?: unknown;
+	requestId?: string | undefined;
+}
+
+function problems(details: unknown): { path: string; message: string }[] {
+	if (!Array.isArray(details)) return [];
+	return details.flatMap((d) =>
+		d && typeof d === "object" && "message" in d ? [{ path: String(d.path ?? ""), message: String(d.message) }] : [],
+	);
+}
+
+export function renderErrorPage(c: Context, facts: ErrorFacts, headers?: Record<string, string>) {
+	const title = titles[facts.status] ?? "Something went wrong";
+	return c.html(
+		<Layout title={title}>
+			<h1>{title}</h1>
+			<p class="alert" role="alert">
+				{facts.message}
+			</p>
+			{problems(facts.details).length > 0 && (
+				<ul>
+					{problems(facts.details).map((p) => (
+						<li>
+							{p.path && <code>{p.path}</code>} {p.message}
+						</li>
+					))}
+				</ul>
+			)}
+			<p class="muted">
+				Status {facts.status} ({facts.code})
+				{facts.requestId && (
+					<>
+						, request id <code>{facts.requestId}</code>
+					</>
+				)}
+			</p>
+			<p>
+				<a href="/dashboard">Back to the overview</a>
+			</p>
+		</Layout>,
+		facts.status,
+		headers,
+	);
+}

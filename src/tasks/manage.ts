@@ -1,0 +1,38 @@
+// Revoking and retrying a task on a client's request: Celery's `revoke` and
+// Flower's retry button. The API and the dashboard both call these, so both
+// refuse the same moves with the same errors.
+import type { AppContext } from "../context";
+import type { TaskRow } from "../db/schema";
+import { AppError, notFound } from "../errors";
+import { unseenSince } from "./ids";
+import { registry } from "./registry";
+import { getTask, revoke, revokeUnseen } from "./store";
+
+/**
+ * A PENDING or RETRY task becomes REVOKED, as does one still on the queue with
+ * no row yet; 404 if unknown, 409 if running or finished.
+ */
+export async function revokeTask(ctx: AppContext, id: string): Promise<TaskRow> {
+	const minted = unseenSince(id, ctx.config);
+	const revoked = (await revoke(ctx.db, id)) ?? (minted && (await revokeUnseen(ctx.db, id, minted)));
+	if (revoked) {
+		ctx.log.info("task transition", { task_id: id, name: revoked.name, from: "PENDING|RETRY", to: "REVOKED" });
+		return revoked;
+	}
+	const current = await getTask(ctx.db, id);
+	if (!current) throw notFound("Task");
+	throw new AppError(409, "conflict", `Task is ${current.status}; only PENDING or RETRY tasks can be revoked`);
+}
+
+/** Enqueues a FAILURE or REVOKED task's input again as a new task; returns the new id. */
+export async function retryTask(ctx: AppContext, id: string): Promise<string> {
+	const original = await getTask(ctx.db, id);
+	if (!original) throw notFound("Task");
+	if (original.status !== "FAILURE" && original.status !== "REVOKED") {
+		throw new AppError(409, "conflict", `Task is ${original.status}; only FAILURE or REVOKED tasks can be retried`);
+	}
+	const definition = registry.get(original.name);
+	if (!definition) throw new AppError(409, "conflict", `Task name "${original.name}" is no longer registered`);
+	const { id: newId } = await ctx.tasks.enqueue(definition, original.payload, { retryOf: original.id });
+	return newId;
+}
