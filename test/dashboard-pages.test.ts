@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { assetUrl } from "../src/dashboard/assets";
+import { newTaskId } from "../src/tasks/ids";
 import { getTask, insertPendingMany } from "../src/tasks/store";
 import { attributes, html, page, signIn, submit, texts } from "./dashboard-helpers";
 import { deliver, postJson, recorded, testContext } from "./helpers";
@@ -128,6 +129,14 @@ describe("task list", () => {
 });
 
 describe("task detail", () => {
+	it("shows a task still on the queue as PENDING, and 404 for an id that cannot be one", async () => {
+		const id = newTaskId(); // minted now, no row: as if its message were still on the queue
+		const body = await get(`/dashboard/tasks/${id}`);
+		expect(await texts(body, "h1")).toEqual([`(on the queue, not yet seen) ${id}`]);
+		expect(body).toContain("PENDING");
+		await get(`/dashboard/tasks/${crypto.randomUUID()}`, 404);
+	});
+
 	it("shows the timeline with each retry's error and delay, attempts, the error and a truncated email body", async () => {
 		vi.spyOn(Math, "random").mockReturnValue(0.999_999);
 		vi.spyOn(env.MAILER, "send")

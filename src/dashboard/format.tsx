@@ -3,6 +3,7 @@
 // down to what fits on a page.
 import type { Json } from "../tasks/define";
 import type { TaskState } from "../tasks/states";
+import { UNKNOWN_NAME } from "../tasks/store";
 
 /** 2026-11-24 12:00:05 UTC */
 export function formatTime(date: Date): string {
@@ -45,3 +46,6 @@ export function displayPayload(value: unknown, key?: string): Json {
 
 /** A JSON value as indented text, for a <pre>. */
 export const prettyJson = (value: unknown) => JSON.stringify(value ?? null, null, 2);
+
+/** A revoke tombstone or a task still on the queue has no name until its message is seen. */
+export const displayName = (task: { name: string }) => (task.name === UNKNOWN_NAME ? "(on the queue, not yet seen)" : task.name);

@@ -9,7 +9,7 @@ import type { Backlog } from "../tasks/producer";
 import { registry } from "../tasks/registry";
 import { loadOverview, type Overview, RANGES, type Range } from "../tasks/stats";
 import { FailureRateChart, failureRate, formatRate, ThroughputChart } from "./chart";
-import { formatCount, formatDuration, StateBadge, Time } from "./format";
+import { displayName, formatCount, formatDuration, StateBadge, Time } from "./format";
 import { Layout } from "./layout";
 import { RefreshToggle } from "./refresh";
 import { NumCell, TableHead } from "./table";
@@ -195,7 +195,7 @@ const RecentFailures = ({ data }: { data: Overview }) => (
 						{data.recentFailures.map((task) => (
 							<tr>
 								<td>
-									<a href={`/dashboard/tasks/${task.id}`}>{task.name}</a>
+									<a href={`/dashboard/tasks/${task.id}`}>{displayName(task)}</a>
 								</td>
 								<td class="error">{task.error}</td>
 								<td class="hide-narrow">

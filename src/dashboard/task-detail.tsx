@@ -6,10 +6,11 @@ import { z } from "zod";
 import type { TaskRow } from "../db/schema";
 import { notFound } from "../errors";
 import type { AppEnv } from "../http/app-env";
+import { unseenSince } from "../tasks/ids";
 import { retryTask, revokeTask } from "../tasks/manage";
 import { isFinal } from "../tasks/states";
-import { getTask } from "../tasks/store";
-import { displayPayload, formatDuration, prettyJson, StateBadge, Time } from "./format";
+import { getTask, UNKNOWN_NAME } from "../tasks/store";
+import { displayName, displayPayload, formatDuration, prettyJson, StateBadge, Time } from "./format";
 import { Layout } from "./layout";
 import { RefreshToggle } from "./refresh";
 
@@ -144,15 +145,43 @@ function taskId(raw: string): string {
 
 export const taskDetail = new Hono<AppEnv>();
 
+/**
+ * A task still on the queue has no row until a consumer claims it; the page
+ * shows it as the API does: PENDING, known by its id and when it was minted.
+ */
+function unseenRow(id: string, minted: Date): TaskRow {
+	return {
+		id,
+		name: UNKNOWN_NAME,
+		payload: null,
+		status: "PENDING",
+		result: null,
+		error: null,
+		attempts: 0,
+		createdAt: minted,
+		startedAt: null,
+		finishedAt: null,
+		updatedAt: minted,
+		leaseExpiresAt: null,
+		nextAttemptAt: null,
+		dueAt: minted,
+		retryOf: null,
+		recoveries: 0,
+		history: [],
+	};
+}
+
 taskDetail.get("/:id", async (c) => {
-	const task = await getTask(c.var.ctx.db, taskId(c.req.param("id")));
+	const id = taskId(c.req.param("id"));
+	const minted = unseenSince(id, c.var.ctx.config);
+	const task = (await getTask(c.var.ctx.db, id)) ?? (minted && unseenRow(id, minted));
 	if (!task) throw notFound("Task");
 	const notice = c.req.query("notice");
 	return c.html(
-		<Layout title={`${task.name} ${task.id.slice(0, 8)}`} section="tasks">
+		<Layout title={`${displayName(task)} ${task.id.slice(0, 8)}`} section="tasks">
 			<div class="toolbar">
 				<h1>
-					{task.name} <code class="muted">{task.id}</code>
+					{displayName(task)} <code class="muted">{task.id}</code>
 				</h1>
 				{!isFinal(task.status) && <RefreshToggle />}
 			</div>

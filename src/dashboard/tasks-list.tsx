@@ -8,7 +8,7 @@ import type { AppEnv } from "../http/app-env";
 import { listTasks, type TaskFilter } from "../tasks/list";
 import { registry } from "../tasks/registry";
 import { TASK_STATES } from "../tasks/states";
-import { StateBadge, Time } from "./format";
+import { displayName, StateBadge, Time } from "./format";
 import { Layout } from "./layout";
 import { RefreshToggle } from "./refresh";
 import { NumCell, TableHead } from "./table";
@@ -135,7 +135,7 @@ tasksList.get("/", async (c) => {
 								{page.tasks.map((task) => (
 									<tr>
 										<td>
-											<a href={`/dashboard/tasks/${task.id}`}>{task.name}</a>
+											<a href={`/dashboard/tasks/${task.id}`}>{displayName(task)}</a>
 											<br />
 											<code class="muted">{task.id.slice(0, 8)}</code>
 										</td>
