@@ -12,10 +12,11 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
 export const ROOT = path.join(import.meta.dirname, "..");
 export const TOKEN = "bench-token-0123456789abcdef";
 
-/** Bundles `entry` with the development config; returns the bundle's path. */
+/** Bundles `entry` (with the development config unless `env` names another); returns
+ * the bundle's path. esbuild's metafile lands next to it as bundle-meta.json. */
 export function bundle(entry: string, env?: string): string {
 	const outdir = mkdtempSync(path.join(tmpdir(), "edge-tasks-bundle-"));
-	const args = ["wrangler", "deploy", "--dry-run", "--outdir", outdir, ...(env ? ["--env", env] : []), entry];
+	const args = ["wrangler", "deploy", "--dry-run", "--outdir", outdir, "--metafile", ...(env ? ["--env", env] : []), entry];
 	execFileSync("npx", args, { cwd: ROOT, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
 	return path.join(outdir, `${path.basename(entry, ".ts")}.js`);
 }

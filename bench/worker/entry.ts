@@ -9,6 +9,12 @@
 // BENCH_COUNT_D1 = "1": each queue() invocation's D1 binding is wrapped by a
 //   counter; GET /__bench/batches returns what each consumed batch asked of D1.
 //
+// GET /__bench/finished counts finished tasks; POST /__bench/succeeded counts
+// SUCCESS among the posted ids. The benchmark asks these over HTTP, not
+// through Miniflare's D1 proxy: that proxy blocks Node's main thread while it
+// waits, and the local send_email binding needs that thread to write its .eml
+// files, so under load the two waited on each other for ever.
+//
 // Probes (POST): /__bench/d1-insert (one INSERT), /__bench/queue-send (one
 // message, acked unrun), /__bench/limiter (one call to the emulated limiter),
 // /__bench/email-send (one email built and handed to send_email).
@@ -62,6 +68,18 @@ export default {
 		switch (new URL(request.url).pathname) {
 			case "/__bench/batches":
 				return Response.json(batches);
+			case "/__bench/finished":
+				return Response.json(
+					await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE status IN ('SUCCESS', 'FAILURE', 'REVOKED')").first(),
+				);
+			case "/__bench/succeeded":
+				return Response.json(
+					await env.DB.prepare(
+						"SELECT count(*) AS n FROM tasks WHERE status = 'SUCCESS' AND id IN (SELECT value FROM json_each(?))",
+					)
+						.bind(await request.text())
+						.first(),
+				);
 			case "/__bench/d1-insert":
 				await env.DB.prepare(
 					"INSERT INTO tasks (id, name, payload, status, created_at, updated_at, due_at) VALUES (?1, ?2, '{}', 'PENDING', ?3, ?3, ?3)",

@@ -20,33 +20,47 @@ export const requireToken = createMiddleware<AppEnv>(async (c, next) => {
 	if (!match?.[1]) {
 		throw new AppError(401, "unauthorized", "Send Authorization: Bearer <token>", undefined, challenge());
 	}
-	const presented = match[1];
-	if (!(await matchesAnyToken(presented, tokens))) {
+	const presented = await hashToken(match[1]);
+	if (!(await matchesAnyHash(presented, tokens))) {
 		throw new AppError(401, "unauthorized", "The token is not valid", undefined, challenge("invalid_token"));
 	}
-	c.set("tokenId", await tokenId(presented));
+	c.set("tokenId", idOf(presented));
 	await next();
 });
 
 /** Whether `presented` is one of `tokens`. Every token is compared, so timing says nothing about which matched. */
 export async function matchesAnyToken(presented: string, tokens: readonly string[]): Promise<boolean> {
+	return matchesAnyHash(await hashToken(presented), tokens);
+}
+
+async function matchesAnyHash(presented: ArrayBuffer, tokens: readonly string[]): Promise<boolean> {
 	let accepted = false;
-	for (const token of tokens) accepted = (await tokensEqual(presented, token)) || accepted;
+	// Comparing SHA-256 digests gives equal lengths, as timingSafeEqual needs.
+	for (const hash of await hashesOf(tokens)) accepted = crypto.subtle.timingSafeEqual(presented, hash) || accepted;
 	return accepted;
 }
 
-/** Constant-time comparison of two tokens: both are hashed to equal length first. */
-export async function tokensEqual(a: string, b: string): Promise<boolean> {
-	const [ha, hb] = await Promise.all([sha256(a), sha256(b)]);
-	return crypto.subtle.timingSafeEqual(ha, hb);
+// The configured tokens are the same for the isolate's lifetime (the frozen
+// config's array): hash them once, not on every request.
+const configured = new WeakMap<readonly string[], Promise<ArrayBuffer[]>>();
+
+function hashesOf(tokens: readonly string[]): Promise<ArrayBuffer[]> {
+	let hashes = configured.get(tokens);
+	if (!hashes) {
+		hashes = Promise.all(tokens.map(hashToken));
+		configured.set(tokens, hashes);
+	}
+	return hashes;
 }
 
 /** A stable, non-reversible name for a token, for logs and rate-limit keys. */
 export async function tokenId(token: string): Promise<string> {
-	const digest = new Uint8Array(await sha256(token));
-	return `tok_${[...digest.slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+	return idOf(await hashToken(token));
 }
 
-function sha256(text: string): Promise<ArrayBuffer> {
+const idOf = (hash: ArrayBuffer) =>
+	`tok_${[...new Uint8Array(hash).slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+
+function hashToken(text: string): Promise<ArrayBuffer> {
 	return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
 }

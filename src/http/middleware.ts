@@ -2,6 +2,8 @@
 // body-size cap and the enqueue rate limit.
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
+import type { MiddlewareHandler } from "hono/types";
+import type { Config } from "../config";
 import { createContext } from "../context";
 import { AppError } from "../errors";
 import type { AppEnv } from "./app-env";
@@ -30,15 +32,25 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
 	else console.log(JSON.stringify({ level: "info", msg: "request", ...fields }));
 });
 
+// One bodyLimit middleware per config (the config is the isolate's), not one
+// built on every request.
+const bodyLimits = new WeakMap<Config, MiddlewareHandler>();
+
 /** 413 as soon as the body passes the configured size, before it is read whole. */
-export const limitBody = createMiddleware<AppEnv>((c, next) =>
-	bodyLimit({
-		maxSize: c.var.ctx.config.maxBodyBytes,
-		onError: () => {
-			throw new AppError(413, "payload_too_large", `Request body exceeds ${c.var.ctx.config.maxBodyBytes} bytes`);
-		},
-	})(c, next),
-);
+export const limitBody = createMiddleware<AppEnv>((c, next) => {
+	const { config } = c.var.ctx;
+	let limit = bodyLimits.get(config);
+	if (!limit) {
+		limit = bodyLimit({
+			maxSize: config.maxBodyBytes,
+			onError: () => {
+				throw new AppError(413, "payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`);
+			},
+		});
+		bodyLimits.set(config, limit);
+	}
+	return limit(c, next);
+});
 
 // The limiter's window, from wrangler.toml; it does not report time left.
 const RATE_LIMIT_PERIOD_SECONDS = 60;
