@@ -16,7 +16,8 @@ export const TOKEN = "bench-token-0123456789abcdef";
  * the bundle's path. esbuild's metafile lands next to it as bundle-meta.json. */
 export function bundle(entry: string, env?: string): string {
 	const outdir = mkdtempSync(path.join(tmpdir(), "edge-tasks-bundle-"));
-	const args = ["wrangler", "deploy", "--dry-run", "--outdir", outdir, "--metafile", ...(env ? ["--env", env] : []), entry];
+	const meta = `--metafile=${path.join(outdir, "bundle-meta.json")}`;
+	const args = ["wrangler", "deploy", "--dry-run", "--outdir", outdir, meta, ...(env ? ["--env", env] : []), entry];
 	execFileSync("npx", args, { cwd: ROOT, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
 	return path.join(outdir, `${path.basename(entry, ".ts")}.js`);
 }

@@ -1,0 +1,43 @@
+// Posts N enqueue requests, 32 at a time, with autocannon in this separate
+// process (the load generator stays off the process that hosts Miniflare), and
+// prints the task ids and when the first request went out, as JSON.
+//   node bench/post.ts <base url> <token> <process_user_data|send_email> <n>
+import autocannon from "autocannon";
+
+const [url, token, kind, count] = process.argv.slice(2);
+const n = Number(count);
+if (!url || !token || (kind !== "process_user_data" && kind !== "send_email") || !(n > 0)) {
+	throw new Error("usage: node bench/post.ts <base url> <token> <process_user_data|send_email> <n>");
+}
+
+let next = 0;
+const ids: string[] = [];
+const started = Date.now();
+const result = await autocannon({
+	url,
+	connections: 32,
+	amount: n,
+	headers: { authorization: `Bearer ${token}` },
+	requests: [
+		{
+			method: "POST",
+			setupRequest(request) {
+				const i = next++;
+				return kind === "process_user_data"
+					? { ...request, path: `/process-user/${(i % 2000) + 1}` }
+					: {
+							...request,
+							path: "/send-email",
+							headers: { ...request.headers, "content-type": "application/json" },
+							body: JSON.stringify({ email: `user${i}@example.com`, subject: "Drain", body: "x" }),
+						};
+			},
+			onResponse(status, body) {
+				if (status !== 202) throw new Error(`POST: ${status} ${body}`);
+				ids.push((JSON.parse(body) as { task_id: string }).task_id);
+			},
+		},
+	],
+});
+if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
+console.log(JSON.stringify({ ids, startedAt: started }));
