@@ -310,7 +310,7 @@ async function main() {
 		bundle: size,
 		seconds: Math.round((Date.now() - started) / 1000),
 	};
-	writeFileSync(path.join(ROOT, "bench/results/latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+	writeFileSync(path.join(ROOT, "bench/results/latest.json"), `${JSON.stringify(report, null, "\t")}\n`);
 
 	// The issue's targets, checked against this run.
 	const verdict = (ok: boolean, target: string) => `${ok ? "met" : "MISSED"}: ${target}`;
