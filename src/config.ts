@@ -31,6 +31,14 @@ const configSchema = z.object({
 		.min(60)
 		.default(7 * 86_400),
 	STUCK_PENDING_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+	// The task queue's message retention: 4 days unless the queue was created
+	// with another (up to 14 days; the Free plan keeps messages 24 hours).
+	QUEUE_RETENTION_SECONDS: z.coerce
+		.number()
+		.int()
+		.min(60)
+		.max(14 * 86_400)
+		.default(4 * 86_400),
 	// A secret: comma-separated so a new token can be added before the old one
 	// is removed. Empty means every protected route refuses to serve.
 	API_TOKENS: commaList(z.string().min(16, { error: "each token must be at least 16 characters" })),
@@ -57,6 +65,8 @@ export type Config = Readonly<{
 	resultTtlSeconds: number;
 	/** A PENDING task this far past due (and not touched since) counts as lost. */
 	stuckPendingSeconds: number;
+	/** How long the queue keeps a message nobody consumed: a task id older than this with no row is unknown. */
+	queueRetentionSeconds: number;
 	/** Bearer tokens accepted by the API; never logged. */
 	apiTokens: readonly string[];
 	/** Origins allowed by CORS; none by default. */
@@ -95,6 +105,7 @@ export function parseConfig(vars: ConfigVars): Config {
 		idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
 		resultTtlSeconds: env.RESULT_TTL_SECONDS,
 		stuckPendingSeconds: env.STUCK_PENDING_SECONDS,
+		queueRetentionSeconds: env.QUEUE_RETENTION_SECONDS,
 		apiTokens: Object.freeze(env.API_TOKENS),
 		corsOrigins: Object.freeze(env.CORS_ORIGINS),
 		sessionSecret: env.SESSION_SECRET,

@@ -20,6 +20,7 @@ describe("config", () => {
 			idempotencyTtlSeconds: 86_400,
 			resultTtlSeconds: 604_800,
 			stuckPendingSeconds: 900,
+			queueRetentionSeconds: 345_600,
 			apiTokens: [],
 			corsOrigins: [],
 			sessionSecret: SECRET,

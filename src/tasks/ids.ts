@@ -12,9 +12,6 @@ export function mintedAt(id: string): Date | undefined {
 	return new Date(Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
 }
 
-// Queues keep an unconsumed message for 4 days unless the queue is configured
-// otherwise.
-const QUEUE_RETENTION_MS = 4 * 86_400_000;
 // Clocks of the Worker that minted an id and the one reading it may differ.
 const CLOCK_SKEW_MS = 60_000;
 
@@ -28,5 +25,6 @@ export function unseenSince(id: string, config: Config, now = Date.now()): Date 
 	const minted = mintedAt(id);
 	if (!minted) return undefined;
 	const age = now - minted.getTime();
-	return age >= -CLOCK_SKEW_MS && age < Math.min(QUEUE_RETENTION_MS, config.resultTtlSeconds * 1000) ? minted : undefined;
+	const window = Math.min(config.queueRetentionSeconds, config.resultTtlSeconds) * 1000;
+	return age >= -CLOCK_SKEW_MS && age < window ? minted : undefined;
 }
