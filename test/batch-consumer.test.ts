@@ -10,7 +10,7 @@ import { executeBatch } from "../src/tasks/execute";
 import { registryOf } from "../src/tasks/registry";
 import { sendEmail } from "../src/tasks/send-email";
 import { getTask } from "../src/tasks/store";
-import { call, createUser, deliver, testContext } from "./helpers";
+import { call, createUser, deliver, failD1When, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -82,6 +82,25 @@ describe("bounded concurrency", () => {
 		expect(decisions.map((d) => d.outcome)).toEqual(Array(20).fill("success"));
 		expect(most).toBe(6);
 		expect(sendEmail.concurrency).toBe(6);
+	});
+});
+
+describe("leases", () => {
+	it("cover the waves a batch needs: 12 emails 6 at a time hold 2 timeouts; a per-batch task holds 1", async () => {
+		const users = await Promise.all(Array.from({ length: 12 }, () => createUser()));
+		const emails = Array.from({ length: 12 }, (_, i) => email(i));
+		const processes = users.map((user) => envelope("process_user_data", { user_id: user.id }));
+		// Keep the runs STARTED, as a consumer that died before recording them would.
+		failD1When((sql) => sql.includes("SET status = 'SUCCESS'"));
+		await deliver([...emails, ...processes]);
+		vi.restoreAllMocks();
+
+		const lease = async (id: string) => {
+			const row = await getTask(testContext().db, id);
+			return ((row?.leaseExpiresAt?.getTime() ?? 0) - (row?.startedAt?.getTime() ?? 0)) / 1000;
+		};
+		expect(await lease(emails[0]?.id ?? "")).toBe(2 * sendEmail.timeoutSeconds);
+		expect(await lease(processes[0]?.id ?? "")).toBe(300);
 	});
 });
 

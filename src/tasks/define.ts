@@ -51,8 +51,10 @@ export interface TaskDefinition<S extends z.ZodType = z.ZodType, R extends Json 
 	 * claim the task.
 	 */
 	readonly timeoutSeconds: number;
-	/** How many of a batch's tasks of this kind run at once. */
+	/** How many of a batch's tasks of this kind run at once (tasks written per item). */
 	readonly concurrency: number;
+	/** True when the task is written per batch (runBatch): one run covers the batch. */
+	readonly perBatch: boolean;
 	run(ctx: AppContext, input: z.output<S>, task: TaskInfo): Promise<R>;
 	/** All of a batch's tasks of this kind at once (by default, run() for each, `concurrency` at a time). */
 	runBatch(ctx: AppContext, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>;
@@ -110,6 +112,7 @@ export function defineTask<S extends z.ZodType, R extends Json>(options: TaskOpt
 	if (runBatch) {
 		return Object.freeze({
 			...common,
+			perBatch: true,
 			runBatch,
 			async run(ctx: AppContext, input: z.output<S>, task: TaskInfo) {
 				const [settled] = await runBatch(ctx, [{ input, task }]);
@@ -120,6 +123,7 @@ export function defineTask<S extends z.ZodType, R extends Json>(options: TaskOpt
 	}
 	return Object.freeze({
 		...common,
+		perBatch: false,
 		run,
 		runBatch: (ctx: AppContext, items: readonly BatchItem<z.output<S>>[]) =>
 			mapSettled(items, concurrency, (item) => withTimeout(run(ctx, item.input, item.task), timeoutSeconds)),

@@ -139,11 +139,13 @@ export async function executeBatch(ctx: AppContext, deliveries: readonly Deliver
 	return decisions;
 }
 
-// A kind's tasks run `concurrency` at a time, each for up to timeoutSeconds,
-// so the last may start several timeouts after the claim: its lease covers that.
+// A kind written per item runs `concurrency` at a time, each for up to
+// timeoutSeconds, so the last may start several timeouts after the claim: its
+// lease covers that. A kind written per batch runs once for all of them.
 function leaseSeconds(task: TaskDefinition, batch: readonly Runnable[]): number {
 	const ofKind = batch.filter((r) => r.task === task).length;
-	return Math.min(MAX_LEASE_SECONDS, task.timeoutSeconds * Math.ceil(ofKind / task.concurrency));
+	const waves = task.perBatch ? 1 : Math.ceil(ofKind / task.concurrency);
+	return Math.min(MAX_LEASE_SECONDS, task.timeoutSeconds * waves);
 }
 
 async function run(ctx: AppContext, claimed: readonly Runnable[], claims: Claims, decisions: Decision[]) {
