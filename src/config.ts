@@ -14,41 +14,49 @@ const commaList = <T extends z.ZodType<string, string>>(item: T) =>
 		)
 		.pipe(z.array(item));
 
-const configSchema = z.object({
-	APP_ENV: z.enum(["development", "production", "test"]),
-	MAIL_FROM: z.email().max(254),
-	MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(1_048_576),
-	TASKS_DEAD_LETTER_QUEUE: z.string().min(1),
-	IDEMPOTENCY_TTL_SECONDS: z.coerce
-		.number()
-		.int()
-		.min(60)
-		.max(30 * 86_400)
-		.default(86_400),
-	RESULT_TTL_SECONDS: z.coerce
-		.number()
-		.int()
-		.min(60)
-		.default(7 * 86_400),
-	STUCK_PENDING_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
-	// The task queue's message retention: 4 days unless the queue was created
-	// with another (up to 14 days; the Free plan keeps messages 24 hours).
-	QUEUE_RETENTION_SECONDS: z.coerce
-		.number()
-		.int()
-		.min(60)
-		.max(14 * 86_400)
-		.default(4 * 86_400),
-	// A secret: comma-separated so a new token can be added before the old one
-	// is removed. Empty means every protected route refuses to serve.
-	API_TOKENS: commaList(z.string().min(16, { error: "each token must be at least 16 characters" })),
-	CORS_ORIGINS: commaList(z.url({ error: "each origin must be a URL such as https://app.example.com" })),
-	// A secret: the key that signs dashboard session cookies. Changing it signs
-	// everyone out.
-	SESSION_SECRET: z
-		.string({ error: "is required: a secret of at least 32 random characters that signs dashboard sessions" })
-		.min(32, { error: "must be at least 32 characters" }),
-});
+const configSchema = z
+	.object({
+		APP_ENV: z.enum(["development", "production", "test"]),
+		MAIL_FROM: z.email().max(254),
+		MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(1_048_576),
+		TASKS_DEAD_LETTER_QUEUE: z.string().min(1),
+		IDEMPOTENCY_TTL_SECONDS: z.coerce
+			.number()
+			.int()
+			.min(60)
+			.max(30 * 86_400)
+			.default(86_400),
+		RESULT_TTL_SECONDS: z.coerce
+			.number()
+			.int()
+			.min(60)
+			.default(7 * 86_400),
+		STUCK_PENDING_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+		// The task queue's message retention: 4 days unless the queue was created
+		// with another (up to 14 days; the Free plan keeps messages 24 hours).
+		QUEUE_RETENTION_SECONDS: z.coerce
+			.number()
+			.int()
+			.min(60)
+			.max(14 * 86_400)
+			.default(4 * 86_400),
+		// A secret: comma-separated so a new token can be added before the old one
+		// is removed. Empty means every protected route refuses to serve.
+		API_TOKENS: commaList(z.string().min(16, { error: "each token must be at least 16 characters" })),
+		CORS_ORIGINS: commaList(z.url({ error: "each origin must be a URL such as https://app.example.com" })),
+		// A secret: the key that signs dashboard session cookies. Changing it signs
+		// everyone out.
+		SESSION_SECRET: z
+			.string({ error: "is required: a secret of at least 32 random characters that signs dashboard sessions" })
+			.min(32, { error: "must be at least 32 characters" }),
+	})
+	// A task's record must outlive every copy of its message: the consumer
+	// creates a missing row, so a redelivery after the result expired would run
+	// the task again.
+	.refine((env) => env.RESULT_TTL_SECONDS >= env.QUEUE_RETENTION_SECONDS, {
+		path: ["RESULT_TTL_SECONDS"],
+		error: "must be at least QUEUE_RETENTION_SECONDS, so a finished task's record outlives any redelivery of its message",
+	});
 
 export type Config = Readonly<{
 	appEnv: "development" | "production" | "test";

@@ -116,7 +116,7 @@ describe("tasks enqueued without a row", () => {
 		expect(Math.abs(Date.parse(body.created_at) - Date.now())).toBeLessThan(60_000);
 	});
 
-	it("an unknown id is 404: not a time-ordered id of ours, or older than the result TTL", async () => {
+	it("an unknown id is 404: not a time-ordered id of ours, or older than the queue's retention", async () => {
 		expect((await call(`/tasks/${crypto.randomUUID()}`)).status).toBe(404);
 		// A UUIDv7 minted in 2020.
 		expect((await call("/tasks/016f5e66-e800-7000-8000-000000000000")).status).toBe(404);

@@ -26,13 +26,16 @@ describe("task ids", () => {
 		expect(mintedAt(crypto.randomUUID())).toBeUndefined();
 	});
 
-	it("read as unseen within the queue's retention and the result TTL, and not after either", () => {
+	it("read as unseen within the queue's retention, and not after it", () => {
 		const defaults = config(4 * DAY_S, 7 * DAY_S);
 		expect(unseenSince(mintedAgo(2 * DAY_S), defaults)).toBeInstanceOf(Date);
 		expect(unseenSince(mintedAgo(5 * DAY_S), defaults)).toBeUndefined(); // past retention
 		expect(unseenSince(mintedAgo(2 * DAY_S), config(DAY_S, 7 * DAY_S))).toBeUndefined(); // Free plan: 24 h
-		expect(unseenSince(mintedAgo(2 * DAY_S), config(4 * DAY_S, DAY_S))).toBeUndefined(); // result expired
 		expect(unseenSince(mintedAgo(-3600), defaults)).toBeUndefined(); // an hour in the future
 		expect(unseenSince(crypto.randomUUID(), defaults)).toBeUndefined();
+	});
+
+	it("refuse a result TTL shorter than the queue's retention: a late redelivery would run the task again", () => {
+		expect(() => config(4 * DAY_S, DAY_S)).toThrow(/RESULT_TTL_SECONDS: must be at least QUEUE_RETENTION_SECONDS/);
 	});
 });

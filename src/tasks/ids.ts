@@ -18,13 +18,13 @@ const CLOCK_SKEW_MS = 60_000;
 /**
  * When `id` was minted, if a task with that id may still be on the queue,
  * unseen by any consumer: a task enqueued without a row has none until it is
- * claimed. Past the queue's retention, or the result TTL (an expired task must
- * not read as PENDING again), a missing row means an unknown task.
+ * claimed. Past the queue's retention a missing row means an unknown task (the
+ * config keeps results at least that long, so an expired task never reads as
+ * PENDING again).
  */
 export function unseenSince(id: string, config: Config, now = Date.now()): Date | undefined {
 	const minted = mintedAt(id);
 	if (!minted) return undefined;
 	const age = now - minted.getTime();
-	const window = Math.min(config.queueRetentionSeconds, config.resultTtlSeconds) * 1000;
-	return age >= -CLOCK_SKEW_MS && age < window ? minted : undefined;
+	return age >= -CLOCK_SKEW_MS && age < config.queueRetentionSeconds * 1000 ? minted : undefined;
 }
