@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { apply } from "../src/tasks/eager";
 import { recoverStuckTasks } from "../src/tasks/recover-stuck-tasks";
 import { getTask, markManyFailed } from "../src/tasks/store";
-import { claimTask, deliver, failD1When, recorded, testContext } from "./helpers";
+import { call, claimTask, deliver, failD1When, recorded, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -92,6 +92,27 @@ describe("task history", () => {
 		await apply(testContext(), recoverStuckTasks, {});
 		expect((await getTask(testContext().db, stuck.id))?.history).toMatchObject([
 			{ attempt: 1, status: "RETRY", error: "the lease expired; redelivered by recovery", delaySeconds: 0 },
+		]);
+	});
+
+	it("is part of GET /tasks/:id: each failed attempt with its error and delay", async () => {
+		vi.spyOn(Math, "random").mockReturnValue(0.5);
+		vi.spyOn(env.MAILER, "send").mockRejectedValueOnce(new Error("SMTP 421: try again later"));
+		const envelope = await recorded("send_email", email);
+		const { retried } = await deliver([envelope]);
+		await deliver([envelope], { attempts: 2 });
+
+		const res = await call(`/tasks/${envelope.id}`);
+		const body = await res.json<{ status: string; history: { at: string }[] }>();
+		expect(body.status).toBe("SUCCESS");
+		expect(body.history).toEqual([
+			{
+				attempt: 1,
+				at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+				status: "RETRY",
+				error: "SMTP 421: try again later",
+				delay_seconds: retried[0]?.delaySeconds,
+			},
 		]);
 	});
 

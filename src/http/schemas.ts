@@ -55,6 +55,17 @@ export const taskBody = z
 		due_at: isoTime.nullable().openapi({ description: "When the first run is due (later than created_at for a delayed task)" }),
 		next_attempt_at: isoTime.nullable().openapi({ description: "While RETRY: when the next attempt is due" }),
 		retry_of: z.uuid().nullable().openapi({ description: "The task this one repeats (POST /tasks/{task_id}/retry)" }),
+		history: z
+			.array(
+				z.object({
+					attempt: z.number().int().openapi({ description: "The run that failed; 0 when the task never ran" }),
+					at: isoTime,
+					status: z.enum(["RETRY", "FAILURE"]),
+					error: z.string(),
+					delay_seconds: z.number().int().nullable().openapi({ description: "For RETRY: the wait before the next attempt" }),
+				}),
+			)
+			.openapi({ description: "Every failed attempt, oldest first" }),
 	})
 	.openapi("Task");
 
@@ -72,6 +83,13 @@ export function toTaskBody(row: TaskRow): z.infer<typeof taskBody> {
 		due_at: row.dueAt?.toISOString() ?? null,
 		next_attempt_at: row.nextAttemptAt?.toISOString() ?? null,
 		retry_of: row.retryOf,
+		history: row.history.map((entry) => ({
+			attempt: entry.attempt,
+			at: new Date(entry.at).toISOString(),
+			status: entry.status,
+			error: entry.error,
+			delay_seconds: entry.delaySeconds,
+		})),
 	};
 }
 
@@ -91,6 +109,7 @@ export function unseenTaskBody(id: string, mintedAt: Date): z.infer<typeof taskB
 		due_at: created,
 		next_attempt_at: null,
 		retry_of: null,
+		history: [],
 	};
 }
 
