@@ -2,6 +2,8 @@
 // and the example periodic task.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { countingD1, type D1Counts } from "../bench/worker/d1-counter";
+import { createContext } from "../src/context";
 import { tasks } from "../src/db/schema";
 import { dailySummary } from "../src/tasks/daily-summary";
 import { apply } from "../src/tasks/eager";
@@ -100,6 +102,32 @@ describe("recover_stuck_tasks", () => {
 		expect(await getTask(testContext().db, stuck.id)).toMatchObject({ status: "SUCCESS", attempts: 2 });
 		expect(await getTask(testContext().db, lost.id)).toMatchObject({ status: "SUCCESS", attempts: 1 });
 		expect(mailer).toHaveBeenCalledTimes(2);
+	});
+
+	it("decides any number of stuck tasks in two D1 round trips (find, then move them all)", async () => {
+		const stuck = await Promise.all(Array.from({ length: 30 }, (_, i) => recorded("process_user_data", { user_id: i + 1 })));
+		const ids = JSON.stringify(stuck.map((t) => t.id));
+		await env.DB.prepare(
+			"UPDATE tasks SET status = 'STARTED', attempts = CASE WHEN rowid % 2 = 0 THEN 1 ELSE 9 END, lease_expires_at = 1 WHERE id IN (SELECT value FROM json_each(?))",
+		)
+			.bind(ids)
+			.run();
+		const counts: D1Counts = { roundTrips: 0, statements: 0 };
+		const ctx = createContext({ ...env, DB: countingD1(env.DB, counts) });
+		const info = {
+			id: crypto.randomUUID(),
+			name: recoverStuckTasks.name,
+			attempt: 1,
+			once: <T>(_: string, f: () => Promise<T>) => f(),
+		};
+
+		const result = (await recoverStuckTasks.run(ctx, { limit: 500 }, info)) as { redelivered: number; failed: number };
+
+		expect(counts.roundTrips).toBe(2);
+		expect(result.redelivered + result.failed).toBeGreaterThanOrEqual(30);
+		for (const task of stuck) {
+			expect(["RETRY", "FAILURE"]).toContain((await getTask(testContext().db, task.id))?.status);
+		}
 	});
 
 	it("fails a task past its retry limit with a clear reason instead of redelivering it", async () => {

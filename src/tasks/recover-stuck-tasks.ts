@@ -11,7 +11,7 @@ import { type TaskRow, tasks } from "../db/schema";
 import { defineTask } from "./define";
 import { appendHistory } from "./history";
 import { registry } from "./registry";
-import { chunk, markFailure, transition } from "./store";
+import { chunk, transition } from "./store";
 
 const LEASE_EXPIRED = "the lease expired; redelivered by recovery";
 
@@ -33,51 +33,55 @@ export const recoverStuckTasks = defineTask({
 			)
 			.limit(limit);
 
-		const resend: TaskRow[] = [];
-		let failed = 0;
-		for (const task of stuck) {
+		// Every move is conditional on the state read above, so a run that claimed
+		// a task in the meantime is left alone. All of them go to D1 in one batch:
+		// recovery may find hundreds of tasks, and each D1 call is a subrequest.
+		const moves = stuck.map((task) => {
 			const definition = registry.get(task.name);
 			const used = task.status === "STARTED" ? task.attempts : task.recoveries;
 			if (!definition || used > definition.retry.maxRetries) {
-				const reason =
+				const error =
 					task.status === "STARTED"
 						? `abandoned: the lease expired after ${task.attempts} attempt(s)`
 						: `lost: the message never arrived after ${task.recoveries} re-send(s)`;
-				if (await markFailure(ctx.db, task.id, reason, now)) failed++;
-				ctx.log.warn("task transition", { task_id: task.id, name: task.name, from: task.status, to: "FAILURE", error: reason });
-				continue;
+				const history = appendHistory({ attempt: task.attempts, at: now, status: "FAILURE", error, delaySeconds: null });
+				const set = { error, finishedAt: now, leaseExpiresAt: null, nextAttemptAt: null, history };
+				return { task, to: "FAILURE" as const, error, statement: transition(ctx.db, task.id, "FAILURE", set, now) };
 			}
-			// Conditional on the state we read, so a run that claimed the task in
-			// the meantime is left alone.
-			const [moved] =
-				task.status === "STARTED"
-					? await transition(
-							ctx.db,
-							task.id,
-							"RETRY",
-							{
-								error: LEASE_EXPIRED,
-								nextAttemptAt: now,
-								leaseExpiresAt: null,
-								recoveries: sql`${tasks.recoveries} + 1`,
-								history: appendHistory({
-									attempt: task.attempts,
-									at: now,
-									status: "RETRY",
-									error: LEASE_EXPIRED,
-									delaySeconds: 0,
-								}),
-							},
-							now,
-							and(eq(tasks.status, "STARTED"), lte(tasks.leaseExpiresAt, now)),
-						)
-					: await ctx.db
-							.update(tasks)
-							.set({ updatedAt: now, recoveries: sql`${tasks.recoveries} + 1` })
-							.where(and(eq(tasks.id, task.id), eq(tasks.status, "PENDING")))
-							.returning();
-			if (moved) resend.push(moved);
-		}
+			if (task.status === "STARTED") {
+				const set = {
+					error: LEASE_EXPIRED,
+					nextAttemptAt: now,
+					leaseExpiresAt: null,
+					recoveries: sql`${tasks.recoveries} + 1`,
+					history: appendHistory({ attempt: task.attempts, at: now, status: "RETRY", error: LEASE_EXPIRED, delaySeconds: 0 }),
+				};
+				const expired = and(eq(tasks.status, "STARTED"), lte(tasks.leaseExpiresAt, now));
+				return { task, to: "RETRY" as const, statement: transition(ctx.db, task.id, "RETRY", set, now, expired) };
+			}
+			const statement = ctx.db
+				.update(tasks)
+				.set({ updatedAt: now, recoveries: sql`${tasks.recoveries} + 1` })
+				.where(and(eq(tasks.id, task.id), eq(tasks.status, "PENDING")))
+				.returning();
+			return { task, to: "PENDING" as const, statement };
+		});
+		const [firstMove, ...moreMoves] = moves.map((m) => m.statement);
+		const results: TaskRow[][] = firstMove ? await ctx.db.batch([firstMove, ...moreMoves]) : [];
+
+		const resend: TaskRow[] = [];
+		let failed = 0;
+		moves.forEach((move, i) => {
+			const [moved] = results[i] ?? [];
+			if (!moved) return;
+			if (move.to !== "FAILURE") {
+				resend.push(moved);
+				return;
+			}
+			failed++;
+			const { id, name, status } = move.task;
+			ctx.log.warn("task transition", { task_id: id, name, from: status, to: "FAILURE", error: move.error });
+		});
 
 		for (const part of chunk(resend, 100)) {
 			await ctx.tasks.resend(part.map((task) => ({ id: task.id, name: task.name, input: task.payload })));
