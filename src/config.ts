@@ -1,6 +1,6 @@
 // Typed, frozen configuration parsed from the Worker's vars and secrets: the
 // seed's config.py. A bad variable fails here, by name, not deep in a task.
-import { z } from "zod";
+import * as z from "zod";
 
 const commaList = <T extends z.ZodType<string, string>>(item: T) =>
 	z

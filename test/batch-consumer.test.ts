@@ -3,7 +3,7 @@
 // visible, revocable and recorded once a consumer sees them.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { countingD1, type D1Counts } from "../bench/worker/d1-counter";
 import { defineTask } from "../src/tasks/define";
 import { executeBatch } from "../src/tasks/execute";

@@ -1,6 +1,6 @@
 // The published API description is complete, and real responses match it.
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { createApp } from "../src/app";
 import { call, createUser, postJson, recorded } from "./helpers";
 

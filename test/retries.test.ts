@@ -1,7 +1,7 @@
 // Transient failures retry with backoff; permanent ones and exhausted retries fail.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { backoffSeconds, defineTask, PermanentError, RetryLater } from "../src/tasks/define";
 import type { Envelope } from "../src/tasks/envelope";
 import { executeBatch } from "../src/tasks/execute";

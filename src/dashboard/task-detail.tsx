@@ -2,7 +2,7 @@
 // error and delay, started, finished), result or error, and payload; and the
 // revoke and retry buttons, which run the API's own revokeTask / retryTask.
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { TaskRow } from "../db/schema";
 import { notFound } from "../errors";
 import type { AppEnv } from "../http/app-env";

@@ -2,7 +2,7 @@
 // a page at a time. Served by listTasks, the same query as GET /tasks, so the
 // same keyset cursor pages through it.
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { AppError } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import { listTasks, type TaskFilter } from "../tasks/list";

@@ -1,16 +1,15 @@
 // The Hono environment, declared once: bindings from the generated Env, and the
 // per-request context on c.var.
-import { OpenAPIHono } from "@hono/zod-openapi";
 import type { RequestIdVariables } from "hono/request-id";
 import type { AppContext } from "../context";
-import { validationHook } from "./errors";
+import { ApiRouter } from "./openapi-router";
 
 export type AppEnv = {
 	Bindings: Env;
 	Variables: RequestIdVariables & { ctx: AppContext; tokenId?: string };
 };
 
-/** A router whose validation failures become the API's one error shape. */
+/** A router whose routes validate requests (failures become the API's one error shape) and document themselves. */
 export function createRouter() {
-	return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+	return new ApiRouter();
 }

@@ -5,14 +5,16 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ZodError } from "zod";
+import type { core } from "zod";
 import { ConfigError } from "../config";
 import { isDashboardPath, renderErrorPage } from "../dashboard/error-page";
 import { AppError, type ErrorCode } from "../errors";
 import { createLogger, errorMessage } from "../log";
 
-/** Hook for @hono/zod-openapi: a failed validation throws, onError renders. */
-export function validationHook(result: { success: true } | { success: false; error: ZodError; target: string }) {
+/** Hook for the request validators: a failed validation throws, onError renders. */
+export function validationHook(
+	result: { success: true } | { success: false; error: { issues: readonly ZodIssue[] }; target: string },
+) {
 	if (result.success) return;
 	throw new AppError(
 		400,
@@ -21,6 +23,8 @@ export function validationHook(result: { success: true } | { success: false; err
 		result.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
 	);
 }
+
+type ZodIssue = core.$ZodIssue;
 
 // Hono's own exceptions (malformed JSON, wrong content type) carry only a status.
 const codeForStatus: Partial<Record<number, ErrorCode>> = {

@@ -1,6 +1,6 @@
-// Response shapes shared by the routes (and, through @hono/zod-openapi, the
-// API description).
-import { z } from "@hono/zod-openapi";
+// Response shapes shared by the routes (and, through src/http/openapi-router.ts,
+// the API description).
+import * as z from "zod";
 import type { TaskRow, UserRow } from "../db/schema";
 import { AppError } from "../errors";
 import { MAX_DELAY_SECONDS } from "../tasks/producer";
@@ -10,13 +10,13 @@ import { UNKNOWN_NAME } from "../tasks/store";
 export const errorBody = z
 	.object({
 		error: z.object({
-			code: z.string().openapi({ example: "validation_error" }),
-			message: z.string().openapi({ example: "Invalid request json" }),
+			code: z.string().meta({ example: "validation_error" }),
+			message: z.string().meta({ example: "Invalid request json" }),
 			details: z.unknown().optional(),
 			request_id: z.string().optional(),
 		}),
 	})
-	.openapi("Error");
+	.meta({ id: "Error" });
 
 export const errorResponse = (description: string) => ({
 	content: { "application/json": { schema: errorBody } },
@@ -25,18 +25,18 @@ export const errorResponse = (description: string) => ({
 
 export const taskAccepted = z
 	.object({
-		task_id: z.uuid().openapi({ example: "0b6f1c1e-7c59-4e0f-9a43-2f0d2c1f6a10" }),
+		task_id: z.uuid().meta({ example: "0b6f1c1e-7c59-4e0f-9a43-2f0d2c1f6a10" }),
 		status: z.literal("queued"),
 	})
-	.openapi("TaskAccepted");
+	.meta({ id: "TaskAccepted" });
 
 export const acceptedResponse = {
 	content: { "application/json": { schema: taskAccepted } },
-	headers: z.object({ Location: z.string().openapi({ example: "/tasks/0b6f1c1e-7c59-4e0f-9a43-2f0d2c1f6a10" }) }),
+	headers: z.object({ Location: z.string().meta({ example: "/tasks/0b6f1c1e-7c59-4e0f-9a43-2f0d2c1f6a10" }) }),
 	description: "The task is on the queue; GET its Location for its state",
 };
 
-const isoTime = z.iso.datetime().openapi({ example: "2026-11-24T12:00:00.000Z" });
+const isoTime = z.iso.datetime().meta({ example: "2026-11-24T12:00:00.000Z" });
 
 export const taskBody = z
 	.object({
@@ -44,30 +44,30 @@ export const taskBody = z
 		name: z
 			.string()
 			.nullable()
-			.openapi({ example: "send_email", description: "null while the task is on the queue, not yet seen by a consumer" }),
+			.meta({ example: "send_email", description: "null while the task is on the queue, not yet seen by a consumer" }),
 		status: z.enum(TASK_STATES),
-		result: z.unknown().openapi({ example: "Email sent to ada@example.com" }),
+		result: z.unknown().meta({ example: "Email sent to ada@example.com" }),
 		error: z.string().nullable(),
 		attempts: z.number().int(),
 		created_at: isoTime,
 		started_at: isoTime.nullable(),
 		finished_at: isoTime.nullable(),
-		due_at: isoTime.nullable().openapi({ description: "When the first run is due (later than created_at for a delayed task)" }),
-		next_attempt_at: isoTime.nullable().openapi({ description: "While RETRY: when the next attempt is due" }),
-		retry_of: z.uuid().nullable().openapi({ description: "The task this one repeats (POST /tasks/{task_id}/retry)" }),
+		due_at: isoTime.nullable().meta({ description: "When the first run is due (later than created_at for a delayed task)" }),
+		next_attempt_at: isoTime.nullable().meta({ description: "While RETRY: when the next attempt is due" }),
+		retry_of: z.uuid().nullable().meta({ description: "The task this one repeats (POST /tasks/{task_id}/retry)" }),
 		history: z
 			.array(
 				z.object({
-					attempt: z.number().int().openapi({ description: "The run that failed; 0 when the task never ran" }),
+					attempt: z.number().int().meta({ description: "The run that failed; 0 when the task never ran" }),
 					at: isoTime,
 					status: z.enum(["RETRY", "FAILURE"]),
 					error: z.string(),
-					delay_seconds: z.number().int().nullable().openapi({ description: "For RETRY: the wait before the next attempt" }),
+					delay_seconds: z.number().int().nullable().meta({ description: "For RETRY: the wait before the next attempt" }),
 				}),
 			)
-			.openapi({ description: "Every failed attempt, oldest first" }),
+			.meta({ description: "Every failed attempt, oldest first" }),
 	})
-	.openapi("Task");
+	.meta({ id: "Task" });
 
 export function toTaskBody(row: TaskRow): z.infer<typeof taskBody> {
 	return {
@@ -115,14 +115,14 @@ export function unseenTaskBody(id: string, mintedAt: Date): z.infer<typeof taskB
 
 export const userBody = z
 	.object({
-		id: z.number().int().openapi({ example: 42 }),
-		email: z.email().openapi({ example: "ada@example.com" }),
-		name: z.string().nullable().openapi({ example: "Ada Lovelace" }),
+		id: z.number().int().meta({ example: 42 }),
+		email: z.email().meta({ example: "ada@example.com" }),
+		name: z.string().nullable().meta({ example: "Ada Lovelace" }),
 		processed: z.boolean(),
 		created_at: isoTime,
 		updated_at: isoTime,
 	})
-	.openapi("User");
+	.meta({ id: "User" });
 
 export function toUserBody(row: UserRow): z.infer<typeof userBody> {
 	return {
@@ -142,7 +142,7 @@ export const idParam = (name: string) =>
 		.regex(/^[1-9][0-9]{0,15}$/, { error: "must be a positive integer" })
 		.transform(Number)
 		.pipe(z.number().max(Number.MAX_SAFE_INTEGER, { error: "is too large" }))
-		.openapi({ param: { name, in: "path" }, example: "42", type: "integer" });
+		.meta({ description: `${name}: a positive integer`, example: "42" });
 
 /** Countdown or ETA, shared by every enqueue route's body. */
 export const scheduleFields = {
@@ -152,8 +152,8 @@ export const scheduleFields = {
 		.min(0)
 		.max(MAX_DELAY_SECONDS, { error: `must be at most ${MAX_DELAY_SECONDS} (12 hours, Queues' longest delay)` })
 		.optional()
-		.openapi({ description: "Run no sooner than this many seconds from now (0 to 43200).", example: 60 }),
-	eta: z.iso.datetime({ offset: true }).optional().openapi({
+		.meta({ description: "Run no sooner than this many seconds from now (0 to 43200).", example: 60 }),
+	eta: z.iso.datetime({ offset: true }).optional().meta({
 		description: "Run no sooner than this instant (ISO 8601; in the past means now; at most 12 hours ahead).",
 		example: "2026-11-24T18:00:00Z",
 	}),
@@ -178,7 +178,7 @@ export function delayOf(schedule: { delay_seconds?: number | undefined; eta?: st
 
 export const bulkAccepted = z
 	.object({
-		task_ids: z.array(z.uuid()).openapi({ description: "One id per item, in input order" }),
+		task_ids: z.array(z.uuid()).meta({ description: "One id per item, in input order" }),
 		status: z.literal("queued"),
 	})
-	.openapi("BulkAccepted");
+	.meta({ id: "BulkAccepted" });

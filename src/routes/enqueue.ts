@@ -1,7 +1,8 @@
 // The seed's views: routes that enqueue a task and answer at once with its id,
 // one at a time or in bulk.
-import { z } from "@hono/zod-openapi";
+
 import type { Context } from "hono";
+import * as z from "zod";
 import { createRouter } from "../http/app-env";
 import { enqueueRateLimit } from "../http/middleware";
 import { enqueueRoute } from "../http/openapi";
@@ -11,38 +12,38 @@ import type { Enqueued } from "../tasks/producer";
 import { emailAddress, emailBody, emailSubject, sendEmail } from "../tasks/send-email";
 
 const emailFields = {
-	email: emailAddress.openapi({ example: "ada@example.com" }),
-	subject: emailSubject.openapi({ example: "Welcome" }),
-	body: emailBody.openapi({ example: "Hello from edge-tasks." }),
+	email: emailAddress.meta({ example: "ada@example.com" }),
+	subject: emailSubject.meta({ example: "Welcome" }),
+	body: emailBody.meta({ example: "Hello from edge-tasks." }),
 };
 
 const sendEmailBody = z
 	.object({ ...emailFields, ...scheduleFields })
 	.strict()
-	.openapi("SendEmailRequest");
-const scheduleBody = z.object(scheduleFields).strict().openapi("Schedule");
+	.meta({ id: "SendEmailRequest" });
+const scheduleBody = z.object(scheduleFields).strict().meta({ id: "Schedule" });
 const processUsersBody = z
 	.object({
 		user_ids: z
 			.array(userId)
 			.min(1)
 			.max(1000)
-			.openapi({ example: [1, 2, 3] }),
+			.meta({ example: [1, 2, 3] }),
 		...scheduleFields,
 	})
 	.strict()
-	.openapi("ProcessUsersRequest");
+	.meta({ id: "ProcessUsersRequest" });
 const sendEmailsBody = z
 	.object({ messages: z.array(z.object(emailFields).strict()).min(1).max(500), ...scheduleFields })
 	.strict()
-	.openapi("SendEmailsRequest");
+	.meta({ id: "SendEmailsRequest" });
 
 const idempotencyHeader = z.object({
 	"idempotency-key": z
 		.string()
 		.regex(/^[\x21-\x7e]{1,255}$/, { error: "must be 1 to 255 printable ASCII characters" })
 		.optional()
-		.openapi({
+		.meta({
 			description: "Repeat a request safely: the same key with the same body returns the first task (200) and enqueues nothing.",
 			example: "order-1234-welcome-mail",
 		}),

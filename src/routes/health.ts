@@ -1,9 +1,10 @@
 // Liveness: answers without touching D1 or the queue.
-import { createRoute, z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { createRouter } from "../http/app-env";
+import { defineRoute } from "../http/openapi-router";
 
 export const health = createRouter().openapi(
-	createRoute({
+	defineRoute({
 		method: "get",
 		path: "/health",
 		tags: ["System"],

@@ -1,6 +1,6 @@
 // Tasks: the result backend over HTTP (AsyncResult), plus what Flower and
 // `celery inspect` / `revoke` give Celery users: list, revoke, retry.
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { notFound } from "../errors";
 import { createRouter } from "../http/app-env";
 import { authedRoute } from "../http/openapi";
@@ -12,24 +12,24 @@ import { TASK_STATES } from "../tasks/states";
 import { getTask } from "../tasks/store";
 
 const taskIdParams = z.object({
-	task_id: z.uuid({ error: "must be a UUID" }).openapi({ param: { name: "task_id", in: "path" } }),
+	task_id: z.uuid({ error: "must be a UUID" }),
 });
 
 const listQuery = z.object({
 	status: z.enum(TASK_STATES).optional(),
-	name: z.string().min(1).max(200).optional().openapi({ example: "send_email" }),
-	created_after: z.iso.datetime({ offset: true }).optional().openapi({ example: "2026-11-24T00:00:00Z" }),
+	name: z.string().min(1).max(200).optional().meta({ example: "send_email" }),
+	created_after: z.iso.datetime({ offset: true }).optional().meta({ example: "2026-11-24T00:00:00Z" }),
 	created_before: z.iso.datetime({ offset: true }).optional(),
 	limit: z.coerce.number().int().min(1).max(100).default(20),
-	cursor: z.string().max(200).optional().openapi({ description: "next_cursor from the previous page" }),
+	cursor: z.string().max(200).optional().meta({ description: "next_cursor from the previous page" }),
 });
 
 const taskPage = z
 	.object({
 		tasks: z.array(taskBody),
-		next_cursor: z.string().nullable().openapi({ description: "Pass as cursor for the next page; null on the last page" }),
+		next_cursor: z.string().nullable().meta({ description: "Pass as cursor for the next page; null on the last page" }),
 	})
-	.openapi("TaskPage");
+	.meta({ id: "TaskPage" });
 
 const taskResponse = (description: string) => ({ content: { "application/json": { schema: taskBody } }, description });
 

@@ -1,6 +1,7 @@
 // Users: the rows process_user_data works on.
-import { z } from "@hono/zod-openapi";
+
 import { eq } from "drizzle-orm";
+import * as z from "zod";
 import { users as usersTable } from "../db/schema";
 import { AppError, notFound } from "../errors";
 import { createRouter } from "../http/app-env";
@@ -10,11 +11,11 @@ import { emailAddress } from "../tasks/send-email";
 
 const createUserBody = z
 	.object({
-		email: emailAddress.openapi({ example: "ada@example.com" }),
-		name: z.string().trim().min(1).max(200).optional().openapi({ example: "Ada Lovelace" }),
+		email: emailAddress.meta({ example: "ada@example.com" }),
+		name: z.string().trim().min(1).max(200).optional().meta({ example: "Ada Lovelace" }),
 	})
 	.strict()
-	.openapi("CreateUserRequest");
+	.meta({ id: "CreateUserRequest" });
 
 export const users = createRouter()
 	.openapi(

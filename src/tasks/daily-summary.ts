@@ -1,7 +1,7 @@
 // The daily summary: counts per state and per task name over the last day,
 // as one log line (and the task's result), from the (created_at, ...) indexes.
 import { count, gte } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { tasks } from "../db/schema";
 import { defineTask } from "./define";
 

@@ -1,7 +1,7 @@
 // defineTask: the analog of Celery's @app.task. A task is a name, a zod schema
 // for its input (the producer validates with it, the consumer parses with it),
 // a retry policy, and a run function that receives the batch's context.
-import type { z } from "zod";
+import type * as z from "zod";
 import type { AppContext } from "../context";
 import { AppError } from "../errors";
 

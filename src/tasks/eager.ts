@@ -2,7 +2,7 @@
 // context, recording its states in D1 exactly as the consumer would, and
 // returns the finished row. Like Celery's task_always_eager, a retry runs again
 // at once instead of waiting for its delay. For tests and scripts.
-import type { z } from "zod";
+import type * as z from "zod";
 import type { AppContext } from "../context";
 import type { TaskRow } from "../db/schema";
 import { parseInput, type TaskDefinition } from "./define";

@@ -1,6 +1,6 @@
 // The queue message: the producer builds it, the consumer parses it with the
 // same schema.
-import { z } from "zod";
+import * as z from "zod";
 
 export const envelopeSchema = z.object({
 	id: z.uuid(),

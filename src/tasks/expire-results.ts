@@ -3,7 +3,7 @@
 // per run so a huge backlog never exceeds a run's CPU or D1 limits; the next
 // run continues where this one stopped.
 import { and, inArray, lt } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { idempotencyKeys, tasks } from "../db/schema";
 import { defineTask } from "./define";
 import { FINAL_STATES } from "./states";

@@ -3,7 +3,7 @@
 // yesterday but that are still unprocessed are simply queued again, which the
 // task tolerates: setting a flag twice changes nothing.
 import { asc, eq } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { users } from "../db/schema";
 import { defineTask } from "./define";
 import { processUserData } from "./process-user-data";

@@ -2,7 +2,7 @@
 // naturally idempotent, so a second run changes nothing visible. It works per
 // batch: one UPDATE marks every user of the batch.
 import { sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { users } from "../db/schema";
 import { defineTask } from "./define";
 

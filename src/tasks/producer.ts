@@ -13,7 +13,7 @@
 // can be revoked while it waits), a retry of an earlier task (the link), and
 // bulk enqueue (one write for up to 1,000 tasks, so they are listed at once).
 import { and, eq, lte } from "drizzle-orm";
-import type { z } from "zod";
+import type * as z from "zod";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
 import { idempotencyKeys } from "../db/schema";

@@ -6,7 +6,7 @@
 // Redelivering is safe: the consumer claims atomically, so a message that was
 // only late and the recovery's copy still run the task once.
 import { and, eq, lt, lte, or, sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { type TaskRow, tasks } from "../db/schema";
 import { defineTask } from "./define";
 import { appendHistory } from "./history";

@@ -2,7 +2,7 @@
 // Each cron here must also be a trigger in wrangler.toml, in both
 // environments (test/schedule.test.ts checks it); Cloudflare fires scheduled()
 // with the cron that matched, and every entry with that cron is enqueued.
-import type { z } from "zod";
+import type * as z from "zod";
 import { dailySummary } from "./daily-summary";
 import type { TaskDefinition } from "./define";
 import { expireResults } from "./expire-results";

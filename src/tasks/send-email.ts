@@ -1,8 +1,5 @@
 // send_email(recipient, subject, body): the seed's first task.
-// zod as extended by @hono/zod-openapi: routes/enqueue.ts calls .openapi() on
-// these field schemas, and zod 4 only gives that method to schemas created
-// after the extension, so importing it here makes that hold in any import order.
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { defineTask } from "./define";
 
 /** Field rules shared by the task input and the HTTP body. */
