@@ -4,13 +4,24 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { unstable_readConfig } from "wrangler";
 
 const root = path.join(import.meta.dirname, "..");
+const wranglerConfig = path.join(root, "wrangler.toml");
+
+// wrangler.toml's [alias] swaps some of mimetext's imports for src/shims/ in
+// the deployed bundle; the tests resolve them the same way, so they run the
+// code production runs. Exact matches only, as wrangler applies them.
+const shims: Record<string, string> = unstable_readConfig({ config: wranglerConfig }).alias ?? {};
+const aliases = Object.entries(shims).map(([from, to]) => ({
+	find: new RegExp(`^${RegExp.escape(from)}$`),
+	replacement: path.resolve(root, to),
+}));
 
 export default defineConfig(async () => ({
 	plugins: [
 		cloudflareTest({
-			wrangler: { configPath: path.join(root, "wrangler.toml") },
+			wrangler: { configPath: wranglerConfig },
 			miniflare: {
 				bindings: {
 					APP_ENV: "test",
@@ -23,6 +34,7 @@ export default defineConfig(async () => ({
 			},
 		}),
 	],
+	resolve: { alias: aliases },
 	test: {
 		root,
 		include: ["test/**/*.test.ts"],

@@ -3,6 +3,7 @@
 // `mimetext/browser` is the runtime-neutral entry: the default one pulls in
 // node:os and the mime-types database, which a text-only email never needs.
 import { createMimeMessage } from "mimetext/browser";
+import { Base64 } from "../shims/base64";
 
 export interface OutgoingMail {
 	to: string;
@@ -31,9 +32,7 @@ export function buildMime(from: string, mail: OutgoingMail, date = new Date()): 
 }
 
 function base64Lines(text: string): string {
-	let binary = "";
-	for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-	return btoa(binary)
+	return Base64.encode(text)
 		.replace(/.{1,76}/g, "$&\r\n")
 		.trimEnd();
 }
