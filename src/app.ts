@@ -2,8 +2,8 @@
 // and mounts one sub-app per resource. Health and the API description are
 // public; the dashboard has its own sign-in; everything else needs a bearer
 // token.
+import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { dashboard } from "./dashboard";
@@ -20,7 +20,7 @@ import { tasks } from "./routes/tasks";
 import { users } from "./routes/users";
 
 /** CORS only for the origins the environment lists; none by default. */
-const corsFromConfig = createMiddleware<AppEnv>((c, next) => {
+const corsFromConfig: MiddlewareHandler<AppEnv> = (c, next) => {
 	const origins = c.var.ctx.config.corsOrigins;
 	if (origins.length === 0) return next();
 	return cors({
@@ -29,7 +29,7 @@ const corsFromConfig = createMiddleware<AppEnv>((c, next) => {
 		exposeHeaders: ["Location", "Retry-After", "X-Request-Id"],
 		maxAge: 600,
 	})(c, next);
-});
+};
 
 export function createApp() {
 	const app = createRouter();

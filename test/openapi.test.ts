@@ -55,7 +55,10 @@ describe("OpenAPI", () => {
 	it("serves interactive docs at /docs", async () => {
 		const res = await call("/docs", { headers: { Authorization: "" } });
 		expect(res.headers.get("content-type")).toContain("text/html");
-		expect(await res.text()).toContain("/openapi.json");
+		const page = await res.text();
+		expect(page).toContain('createApiReference("#app", { url: "/openapi.json" })');
+		// Scalar comes from its CDN at one pinned release, never "latest".
+		expect(page).toMatch(/"https:\/\/cdn\.jsdelivr\.net\/npm\/@scalar\/api-reference@\d+\.\d+\.\d+\/esm\.js"/);
 	});
 
 	it("real responses match their documented schemas", async () => {

@@ -1,7 +1,7 @@
 // Static files of the dashboard, served by the Worker itself. URLs carry a
 // hash of the content (?v=...), so browsers may cache them for a year and
 // still pick up a new deploy at once.
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { notFound } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import { script } from "./assets/script";

@@ -2,9 +2,10 @@
 // /dashboard: server-rendered with hono/jsx, signed-in with a session cookie,
 // state changes as POST forms checked by hono/csrf, and a CSP that allows only
 // this Worker's own script and stylesheet.
-import { Hono } from "hono";
+
 import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
+import { Hono } from "hono/tiny";
 import { notFound } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import { assets } from "./assets";

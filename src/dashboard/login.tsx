@@ -2,7 +2,7 @@
 // constant time like the API does, and trades it for a session cookie; the
 // token itself is never stored, echoed or logged. Attempts are rate-limited
 // per client address.
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { AppError } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import { matchesAnyToken } from "../http/auth";

@@ -1,6 +1,6 @@
 // The overview: what is waiting, running and failing, and how fast the queue
 // drains. One D1 batch (src/tasks/stats.ts) plus the latest failures.
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import * as z from "zod";
 import { AppError } from "../errors";
 import type { AppEnv } from "../http/app-env";

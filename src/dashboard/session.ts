@@ -3,9 +3,8 @@
 // that signed in (tok_..., never the token) and an expiry. Each request checks
 // that id against the tokens configured now, so removing a token from
 // API_TOKENS ends every session made with it.
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
-import { createMiddleware } from "hono/factory";
 import type { Config } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { tokenId } from "../http/auth";
@@ -60,7 +59,7 @@ export async function readSession(c: Context<AppEnv>, now = Date.now()): Promise
 }
 
 /** Pages behind this need a session; without one, the browser is sent to sign in and brought back. */
-export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
+export const requireSession: MiddlewareHandler<AppEnv> = async (c, next) => {
 	const session = await readSession(c);
 	if (!session) {
 		if (getCookie(c, COOKIE, "host") !== undefined) endSession(c);
@@ -72,7 +71,7 @@ export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
 	}
 	c.set("tokenId", session.tokenId);
 	await next();
-});
+};
 
 /**
  * Where to go after signing in: a path under /dashboard on this origin, or the

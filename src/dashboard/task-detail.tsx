@@ -1,7 +1,7 @@
 // One task: its state and timeline (created, due, each failed attempt with its
 // error and delay, started, finished), result or error, and payload; and the
 // revoke and retry buttons, which run the API's own revokeTask / retryTask.
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import * as z from "zod";
 import type { TaskRow } from "../db/schema";
 import { notFound } from "../errors";

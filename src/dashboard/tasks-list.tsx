@@ -1,7 +1,7 @@
 // The task list: filter by state, task name and creation time, newest first,
 // a page at a time. Served by listTasks, the same query as GET /tasks, so the
 // same keyset cursor pages through it.
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import * as z from "zod";
 import { AppError } from "../errors";
 import type { AppEnv } from "../http/app-env";

@@ -1,7 +1,7 @@
 // Bearer-token authentication. Tokens come from the API_TOKENS secret; each is
 // compared in constant time, and only a short hash of it (the token id) is ever
 // logged.
-import { createMiddleware } from "hono/factory";
+import type { MiddlewareHandler } from "hono";
 import { AppError } from "../errors";
 import type { AppEnv } from "./app-env";
 
@@ -9,7 +9,7 @@ const challenge = (error?: string) => ({
 	"WWW-Authenticate": error ? `Bearer realm="edge-tasks", error="${error}"` : 'Bearer realm="edge-tasks"',
 });
 
-export const requireToken = createMiddleware<AppEnv>(async (c, next) => {
+export const requireToken: MiddlewareHandler<AppEnv> = async (c, next) => {
 	const tokens = c.var.ctx.config.apiTokens;
 	if (tokens.length === 0) {
 		// Refuse rather than run open: an unauthenticated Worker is an open mail relay.
@@ -26,7 +26,7 @@ export const requireToken = createMiddleware<AppEnv>(async (c, next) => {
 	}
 	c.set("tokenId", idOf(presented));
 	await next();
-});
+};
 
 /** Whether `presented` is one of `tokens`. Every token is compared, so timing says nothing about which matched. */
 export async function matchesAnyToken(presented: string, tokens: readonly string[]): Promise<boolean> {

@@ -1,21 +1,20 @@
 // Per-request plumbing: the context on c.var, the request log line, the
 // body-size cap and the enqueue rate limit.
+import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { createMiddleware } from "hono/factory";
-import type { MiddlewareHandler } from "hono/types";
 import type { Config } from "../config";
 import { createContext } from "../context";
 import { AppError } from "../errors";
 import type { AppEnv } from "./app-env";
 
 /** Builds the request's AppContext once; handlers read it from c.var.ctx. */
-export const context = createMiddleware<AppEnv>(async (c, next) => {
+export const context: MiddlewareHandler<AppEnv> = async (c, next) => {
 	c.set("ctx", createContext(c.env, { request_id: c.var.requestId }));
 	await next();
-});
+};
 
 /** One JSON line per request. The token appears only as its id. */
-export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
+export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
 	const started = Date.now();
 	await next();
 	const fields = {
@@ -30,14 +29,14 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
 	const log = c.var.ctx?.log;
 	if (log) log.info("request", fields);
 	else console.log(JSON.stringify({ level: "info", msg: "request", ...fields }));
-});
+};
 
 // One bodyLimit middleware per config (the config is the isolate's), not one
 // built on every request.
 const bodyLimits = new WeakMap<Config, MiddlewareHandler>();
 
 /** 413 as soon as the body passes the configured size, before it is read whole. */
-export const limitBody = createMiddleware<AppEnv>((c, next) => {
+export const limitBody: MiddlewareHandler<AppEnv> = (c, next) => {
 	const { config } = c.var.ctx;
 	let limit = bodyLimits.get(config);
 	if (!limit) {
@@ -50,13 +49,13 @@ export const limitBody = createMiddleware<AppEnv>((c, next) => {
 		bodyLimits.set(config, limit);
 	}
 	return limit(c, next);
-});
+};
 
 // The limiter's window, from wrangler.toml; it does not report time left.
 const RATE_LIMIT_PERIOD_SECONDS = 60;
 
 /** Per-token rate limit (the Workers rate-limiting binding) for routes that enqueue. */
-export const enqueueRateLimit = createMiddleware<AppEnv>(async (c, next) => {
+export const enqueueRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
 	const { success } = await c.var.ctx.enqueueLimiter.limit({ key: c.var.tokenId ?? "anonymous" });
 	if (!success) {
 		throw new AppError(429, "rate_limited", "Too many enqueue requests for this token; slow down", undefined, {
@@ -64,4 +63,4 @@ export const enqueueRateLimit = createMiddleware<AppEnv>(async (c, next) => {
 		});
 	}
 	await next();
-});
+};

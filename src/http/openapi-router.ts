@@ -10,8 +10,9 @@
 // names a component, `.meta({ example })` and `.meta({ description })`
 // document a field.
 import { zValidator } from "@hono/zod-validator";
-import { type Handler, Hono, type MiddlewareHandler } from "hono";
+import type { Handler, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { Hono } from "hono/tiny";
 import * as z from "zod";
 import type { AppEnv } from "./app-env";
 import { validationHook } from "./errors";
