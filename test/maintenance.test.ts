@@ -8,7 +8,7 @@ import { tasks } from "../src/db/schema";
 import { dailySummary } from "../src/tasks/daily-summary";
 import { apply } from "../src/tasks/eager";
 import type { Envelope } from "../src/tasks/envelope";
-import { expireResults } from "../src/tasks/expire-results";
+import { expiredTaskIds, expireResults } from "../src/tasks/expire-results";
 import { processPendingUsers } from "../src/tasks/process-pending-users";
 import { recoverStuckTasks } from "../src/tasks/recover-stuck-tasks";
 import { getTask } from "../src/tasks/store";
@@ -60,6 +60,15 @@ describe("expire_results", () => {
 			.bind(old[0])
 			.first<{ n: number }>();
 		expect(effects?.n).toBe(0);
+	});
+
+	it("finds expired tasks through the finished_at index, not by reading every finished task", async () => {
+		const query = expiredTaskIds(testContext().db, new Date(), 500).toSQL();
+		const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
+			.bind(...query.params)
+			.all<{ detail: string }>();
+		const steps = plan.results.map((row) => row.detail);
+		expect(steps).toEqual([expect.stringContaining("USING INDEX tasks_finished_status_idx (finished_at<?)")]);
 	});
 
 	it("deletes expired idempotency keys and keeps live ones", async () => {

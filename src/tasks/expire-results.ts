@@ -2,8 +2,9 @@
 // RESULT_TTL_SECONDS, and expired idempotency keys, a bounded number of rows
 // per run so a huge backlog never exceeds a run's CPU or D1 limits; the next
 // run continues where this one stopped.
-import { and, inArray, lt } from "drizzle-orm";
+import { and, inArray, lt, sql } from "drizzle-orm";
 import * as z from "zod";
+import type { Database } from "../db/client";
 import { idempotencyKeys, tasks } from "../db/schema";
 import { defineTask } from "./define";
 import { FINAL_STATES } from "./states";
@@ -17,6 +18,21 @@ async function inChunks(size: number, max: number, deleteChunk: () => Promise<un
 		if (rows.length < size) return { deleted, more: false };
 	}
 	return { deleted, more: true };
+}
+
+/**
+ * Up to `limit` ids of tasks that finished before `cutoff`, oldest first, read
+ * from the partial finished_at index. The status test is a guard (only final
+ * states set finished_at); its unary + keeps SQLite from choosing the status
+ * index instead, which would read every finished task on each run.
+ */
+export function expiredTaskIds(db: Database, cutoff: Date, limit: number) {
+	return db
+		.select({ id: tasks.id })
+		.from(tasks)
+		.where(and(lt(tasks.finishedAt, cutoff), inArray(sql`+${tasks.status}`, [...FINAL_STATES])))
+		.orderBy(tasks.finishedAt)
+		.limit(limit);
 }
 
 export const expireResults = defineTask({
@@ -35,16 +51,7 @@ export const expireResults = defineTask({
 		const expiredTasks = await inChunks(chunk_size, max_chunks, () =>
 			ctx.db
 				.delete(tasks)
-				.where(
-					inArray(
-						tasks.id,
-						ctx.db
-							.select({ id: tasks.id })
-							.from(tasks)
-							.where(and(lt(tasks.finishedAt, cutoff), inArray(tasks.status, [...FINAL_STATES])))
-							.limit(chunk_size),
-					),
-				)
+				.where(inArray(tasks.id, expiredTaskIds(ctx.db, cutoff, chunk_size)))
 				.returning({ id: tasks.id }),
 		);
 		const expiredKeys = await inChunks(chunk_size, max_chunks, () =>
