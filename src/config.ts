@@ -56,6 +56,12 @@ const configSchema = z
 	.refine((env) => env.RESULT_TTL_SECONDS >= env.QUEUE_RETENTION_SECONDS, {
 		path: ["RESULT_TTL_SECONDS"],
 		error: "must be at least QUEUE_RETENTION_SECONDS, so a finished task's record outlives any redelivery of its message",
+	})
+	// A replayed Idempotency-Key answers from its tasks' records (their ids, and
+	// which of a bulk request never reached the queue), so they must outlive it.
+	.refine((env) => env.IDEMPOTENCY_TTL_SECONDS <= env.RESULT_TTL_SECONDS, {
+		path: ["IDEMPOTENCY_TTL_SECONDS"],
+		error: "must be at most RESULT_TTL_SECONDS, so a replayed key's tasks still have their records",
 	});
 
 export type Config = Readonly<{

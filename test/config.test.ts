@@ -53,6 +53,11 @@ describe("config", () => {
 		expect(parse).not.toThrow(/too-short-secret/);
 	});
 
+	it("refuses an Idempotency-Key TTL longer than the result TTL: a replay would point at expired tasks", () => {
+		const parse = () => parseConfig({ ...minimal, IDEMPOTENCY_TTL_SECONDS: String(8 * 86_400) });
+		expect(parse).toThrow(/IDEMPOTENCY_TTL_SECONDS: must be at most RESULT_TTL_SECONDS/);
+	});
+
 	it("names every bad variable", () => {
 		const parse = () => parseConfig({ APP_ENV: "staging", MAIL_FROM: "nobody", MAX_BODY_BYTES: "12" });
 		expect(parse).toThrow(ConfigError);

@@ -90,3 +90,106 @@ describe("Idempotency-Key", () => {
 		expect(await rowCounts()).toEqual(before);
 	});
 });
+
+describe("Idempotency-Key on the bulk routes", () => {
+	const users = (from: number, count: number) => ({
+		user_ids: Array.from({ length: count }, (_, i) => from + i),
+		delay_seconds: 3600,
+	});
+
+	/** sendBatch on the real queue, failing on the calls numbered in `failing` (1-based). */
+	function failSendBatch(...failing: number[]) {
+		const real = env.TASKS.sendBatch;
+		let calls = 0;
+		return vi.spyOn(env.TASKS, "sendBatch").mockImplementation(async (messages, options) => {
+			if (failing.includes(++calls)) throw new Error("Queue sendBatch failed");
+			return Reflect.apply(real, env.TASKS, [messages, options]);
+		});
+	}
+
+	it("replays 1000 tasks: the same key and body return the same ids with 200 and enqueue nothing", async () => {
+		const key = crypto.randomUUID();
+		const first = await postJson("/process-users", users(20_000, 1000), { "Idempotency-Key": key });
+		const sendBatch = vi.spyOn(env.TASKS, "sendBatch");
+		const before = await rowCounts();
+
+		const again = await postJson("/process-users", users(20_000, 1000), { "Idempotency-Key": key });
+
+		expect(first.status).toBe(202);
+		expect(again.status).toBe(200);
+		const firstIds = (await first.json<{ task_ids: string[] }>()).task_ids;
+		expect(firstIds).toHaveLength(1000);
+		expect(await again.json()).toEqual({ task_ids: firstIds, status: "queued" });
+		expect(sendBatch).not.toHaveBeenCalled();
+		expect(await rowCounts()).toEqual(before);
+	});
+
+	it("replays on POST /send-emails too", async () => {
+		const key = crypto.randomUUID();
+		const messages = { messages: [body, { ...body, email: "grace@example.com" }], delay_seconds: 3600 };
+		const first = await postJson("/send-emails", messages, { "Idempotency-Key": key });
+		const again = await postJson("/send-emails", messages, { "Idempotency-Key": key });
+		expect([first.status, again.status]).toEqual([202, 200]);
+		expect(await again.json()).toEqual(await first.json());
+	});
+
+	it("refuses the key with a different list, or on another route, with 422", async () => {
+		const key = crypto.randomUUID();
+		await postJson("/process-users", users(21_000, 3), { "Idempotency-Key": key });
+		const before = await rowCounts();
+
+		const reordered = await postJson(
+			"/process-users",
+			{ ...users(21_000, 3), user_ids: [21_002, 21_001, 21_000] },
+			{ "Idempotency-Key": key },
+		);
+		const single = await call("/process-user/21000", { method: "POST", headers: { "Idempotency-Key": key } });
+
+		for (const res of [reordered, single]) {
+			expect(res.status).toBe(422);
+			expect(await res.json()).toMatchObject({ error: { code: "idempotency_key_reused" } });
+		}
+		expect(await rowCounts()).toEqual(before);
+	});
+
+	it("after a part-way failure, a retry with the key answers the same 503 and sends nothing again", async () => {
+		const key = crypto.randomUUID();
+		failSendBatch(3);
+		const failed = await postJson("/process-users", users(22_000, 450), { "Idempotency-Key": key });
+		vi.restoreAllMocks();
+		const sendBatch = vi.spyOn(env.TASKS, "sendBatch");
+		const before = await rowCounts();
+
+		const retried = await postJson("/process-users", users(22_000, 450), { "Idempotency-Key": key });
+
+		expect(failed.status).toBe(503);
+		expect(retried.status).toBe(503);
+		const first = await failed.json<{ error: { details: { enqueued: unknown[]; not_enqueued: unknown[] } } }>();
+		const again = await retried.json<{ error: { details: unknown; message: string } }>();
+		expect(first.error.details.enqueued).toHaveLength(200);
+		expect(first.error.details.not_enqueued).toHaveLength(250);
+		expect(again.error.details).toEqual(first.error.details);
+		expect(again.error.message).toBe(
+			"The task queue failed after 200 of 450 tasks; the rest were not enqueued and are recorded as FAILURE",
+		);
+		expect(sendBatch).not.toHaveBeenCalled();
+		expect(await rowCounts()).toEqual(before);
+	});
+
+	it("when nothing reached the queue, releases the key so a retry with it enqueues", async () => {
+		const key = crypto.randomUUID();
+		failSendBatch(1);
+		const failed = await postJson("/process-users", users(23_000, 5), { "Idempotency-Key": key });
+		vi.restoreAllMocks();
+		const sendBatch = vi.spyOn(env.TASKS, "sendBatch");
+
+		const retried = await postJson("/process-users", users(23_000, 5), { "Idempotency-Key": key });
+
+		expect(failed.status).toBe(503);
+		expect(retried.status).toBe(202);
+		const { task_ids } = await retried.json<{ task_ids: string[] }>();
+		expect(sendBatch.mock.calls.flatMap(([messages]) => [...messages].map((m) => (m.body as { id: string }).id))).toEqual(
+			task_ids,
+		);
+	});
+});

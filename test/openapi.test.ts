@@ -67,6 +67,7 @@ describe("OpenAPI", () => {
 		const failed = await recorded("process_user_data", { user_id: user.id });
 		await call(`/tasks/${failed.id}`, { method: "DELETE" });
 		const key = crypto.randomUUID();
+		const bulkKey = crypto.randomUUID();
 
 		const cases: [string, string, () => Promise<Response>][] = [
 			["get", "/health", () => call("/health")],
@@ -90,6 +91,9 @@ describe("OpenAPI", () => {
 			["post", "/send-email", () => postJson("/send-email", {}, { Authorization: "" })],
 			["post", "/process-user/{user_id}", () => call(`/process-user/${user.id}`, { method: "POST" })],
 			["post", "/process-users", () => postJson("/process-users", { user_ids: [user.id] })],
+			["post", "/process-users", () => postJson("/process-users", { user_ids: [user.id] }, { "Idempotency-Key": bulkKey })],
+			["post", "/process-users", () => postJson("/process-users", { user_ids: [user.id] }, { "Idempotency-Key": bulkKey })],
+			["post", "/process-users", () => postJson("/process-users", { user_ids: [1, 2] }, { "Idempotency-Key": bulkKey })],
 			[
 				"post",
 				"/send-emails",

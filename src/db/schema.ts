@@ -72,14 +72,17 @@ export const taskEffects = sqliteTable(
 	(t) => [primaryKey({ columns: [t.taskId, t.key] })],
 );
 
-/** Idempotency-Key header values: one key, one task, until it expires. */
+/** Idempotency-Key header values: one key, one request (one task, or a bulk request's tasks), until it expires. */
 export const idempotencyKeys = sqliteTable(
 	"idempotency_keys",
 	{
 		key: text("key").primaryKey(),
 		/** Hash of the task name and its validated input. */
 		fingerprint: text("fingerprint").notNull(),
+		/** The task the key enqueued; for a bulk request, the first of them. */
 		taskId: text("task_id").notNull(),
+		/** For a bulk request: every task it enqueued, in input order. */
+		taskIds: text("task_ids", { mode: "json" }).$type<string[]>(),
 		createdAt: timestamp("created_at").notNull().default(now),
 		expiresAt: timestamp("expires_at").notNull(),
 	},

@@ -8,7 +8,7 @@ import { enqueueRateLimit } from "../http/middleware";
 import { enqueueRoute } from "../http/openapi";
 import { acceptedResponse, bulkAccepted, delayOf, errorResponse, idParam, scheduleFields } from "../http/schemas";
 import { processUserData, userId } from "../tasks/process-user-data";
-import type { Enqueued } from "../tasks/producer";
+import type { Enqueued, EnqueuedMany } from "../tasks/producer";
 import { emailAddress, emailBody, emailSubject, sendEmail } from "../tasks/send-email";
 
 const emailFields = {
@@ -44,7 +44,8 @@ const idempotencyHeader = z.object({
 		.regex(/^[\x21-\x7e]{1,255}$/, { error: "must be 1 to 255 printable ASCII characters" })
 		.optional()
 		.meta({
-			description: "Repeat a request safely: the same key with the same body returns the first task (200) and enqueues nothing.",
+			description:
+				"Repeat a request safely: the same key with the same body answers as the first request did (200 with the same task ids) and enqueues nothing.",
 			example: "order-1234-welcome-mail",
 		}),
 });
@@ -73,9 +74,19 @@ const enqueueResponses = {
 };
 
 const bulkResponses = {
+	200: {
+		content: { "application/json": { schema: bulkAccepted } },
+		description: "Replay: this Idempotency-Key already enqueued these tasks; nothing new was enqueued",
+	},
 	202: { content: { "application/json": { schema: bulkAccepted } }, description: "Every task is recorded and on the queue" },
+	409: errorResponse("A request with this Idempotency-Key is still being recorded; retry"),
+	422: errorResponse("This Idempotency-Key was used with a different body"),
 	...bodyErrors,
 };
+
+/** 202 for new tasks; 200 when an Idempotency-Key replayed an earlier request. */
+const acceptedMany = (c: Context, { ids, replayed }: EnqueuedMany) =>
+	c.json({ task_ids: ids, status: "queued" as const }, replayed ? 200 : 202);
 
 export const enqueue = createRouter();
 enqueue.use("/send-email", enqueueRateLimit);
@@ -121,14 +132,14 @@ enqueue.openapi(
 		path: "/process-users",
 		tags: ["Enqueue"],
 		summary: "Queue processing of up to 1000 users, one task each",
-		request: { body: json(processUsersBody) },
+		request: { headers: idempotencyHeader, body: json(processUsersBody) },
 		responses: bulkResponses,
 	}),
 	async (c) => {
 		const { user_ids, ...schedule } = c.req.valid("json");
 		const inputs = user_ids.map((user_id) => ({ user_id }));
-		const ids = await c.var.ctx.tasks.enqueueMany(processUserData, inputs, { delaySeconds: delayOf(schedule) });
-		return c.json({ task_ids: ids, status: "queued" as const }, 202);
+		const options = { idempotencyKey: c.req.valid("header")["idempotency-key"], delaySeconds: delayOf(schedule) };
+		return acceptedMany(c, await c.var.ctx.tasks.enqueueMany(processUserData, inputs, options));
 	},
 );
 
@@ -138,13 +149,13 @@ enqueue.openapi(
 		path: "/send-emails",
 		tags: ["Enqueue"],
 		summary: "Queue up to 500 emails, one task each",
-		request: { body: json(sendEmailsBody) },
+		request: { headers: idempotencyHeader, body: json(sendEmailsBody) },
 		responses: bulkResponses,
 	}),
 	async (c) => {
 		const { messages, ...schedule } = c.req.valid("json");
 		const inputs = messages.map(({ email, subject, body }) => ({ recipient: email, subject, body }));
-		const ids = await c.var.ctx.tasks.enqueueMany(sendEmail, inputs, { delaySeconds: delayOf(schedule) });
-		return c.json({ task_ids: ids, status: "queued" as const }, 202);
+		const options = { idempotencyKey: c.req.valid("header")["idempotency-key"], delaySeconds: delayOf(schedule) };
+		return acceptedMany(c, await c.var.ctx.tasks.enqueueMany(sendEmail, inputs, options));
 	},
 );

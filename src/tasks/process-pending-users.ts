@@ -19,7 +19,7 @@ export const processPendingUsers = defineTask({
 			.orderBy(asc(users.id))
 			.limit(limit);
 		if (pending.length === 0) return { queued: 0 };
-		const ids = await ctx.tasks.enqueueMany(
+		const { ids } = await ctx.tasks.enqueueMany(
 			processUserData,
 			pending.map((user) => ({ user_id: user.id })),
 		);

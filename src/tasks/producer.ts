@@ -12,17 +12,20 @@
 // idempotency key (claimed in the same write), a delay (the task is listed and
 // can be revoked while it waits), a retry of an earlier task (the link), and
 // bulk enqueue (one write for up to 1,000 tasks, so they are listed at once).
-import { and, eq, lte } from "drizzle-orm";
+import { and, eq, like, lte, sql } from "drizzle-orm";
 import type * as z from "zod";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
-import { idempotencyKeys } from "../db/schema";
+import { idempotencyKeys, tasks } from "../db/schema";
 import { AppError } from "../errors";
 import { errorMessage, type Logger } from "../log";
 import { type Json, parseInput, type TaskDefinition } from "./define";
 import type { Envelope } from "./envelope";
 import { newTaskId } from "./ids";
 import { failNow, insertPending, insertPendingMany, markManyFailed, type NewTask } from "./store";
+
+/** The error of a task whose message never reached the queue. */
+const ENQUEUE_FAILED = "enqueue failed: ";
 
 /** Queues delays a message by at most 12 hours. */
 export const MAX_DELAY_SECONDS = 43_200;
@@ -47,6 +50,13 @@ export interface Enqueued {
 	replayed: boolean;
 }
 
+export interface EnqueuedMany {
+	/** One task id per input, in input order. */
+	ids: string[];
+	/** True when the idempotency key matched an earlier request; nothing was enqueued. */
+	replayed: boolean;
+}
+
 export interface TaskProducer {
 	enqueue<S extends z.ZodType>(task: TaskDefinition<S>, input: z.input<S>, options?: EnqueueOptions): Promise<Enqueued>;
 	/**
@@ -56,12 +66,16 @@ export interface TaskProducer {
 	backlog(): Promise<Backlog>;
 	/** Sends messages again for tasks already recorded (stuck-task recovery); at most 100. */
 	resend(envelopes: Envelope[]): Promise<void>;
-	/** One task per input, all recorded in one D1 transaction; ids in input order. */
+	/**
+	 * One task per input, all recorded in one D1 transaction; ids in input order.
+	 * With an idempotency key, a repeat of the same request answers as the first
+	 * did: the same ids, or the same 503 if the queue failed part-way.
+	 */
 	enqueueMany<S extends z.ZodType>(
 		task: TaskDefinition<S>,
 		inputs: readonly z.input<S>[],
-		options?: Pick<EnqueueOptions, "delaySeconds">,
-	): Promise<string[]>;
+		options?: Pick<EnqueueOptions, "delaySeconds" | "idempotencyKey">,
+	): Promise<EnqueuedMany>;
 }
 
 // Queues: at most 100 messages and 256 KB per sendBatch. Leave room for
@@ -86,8 +100,8 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 			const key = options.idempotencyKey;
 			const recorded = key !== undefined || (options.delaySeconds ?? 0) > 0 || options.retryOf !== undefined;
 			if (key !== undefined) {
-				const earlier = await recordWithKey(db, config, row, key, now);
-				if (earlier) return { id: earlier, replayed: true };
+				const earlier = await recordWithKey(db, config, { name: task.name, rows: [row] }, key, now);
+				if (earlier) return { id: earlier.taskId, replayed: true };
 			} else if (recorded) {
 				await insertPending(db, row, now);
 			}
@@ -101,7 +115,7 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 				// Recorded as FAILURE even when no row was written yet: should the send
 				// have reached the queue after all, the consumer finds the task final
 				// and does not run it.
-				const error = `enqueue failed: ${errorMessage(err)}`;
+				const error = `${ENQUEUE_FAILED}${errorMessage(err)}`;
 				await failNow(db, [{ id: row.id, name: row.name, payload, enqueuedAt: now, error }], now);
 				if (key !== undefined) await db.delete(idempotencyKeys).where(eq(idempotencyKeys.key, key));
 				throw new AppError(503, "queue_unavailable", "The task queue is unavailable; nothing was enqueued. Try again later.");
@@ -129,8 +143,14 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 				payload: parseInput(task, input),
 				dueAt: dueAt(now, options.delaySeconds),
 			}));
-			const [firstInsert, ...moreInserts] = insertPendingMany(db, rows, now);
-			if (firstInsert) await db.batch([firstInsert, ...moreInserts]);
+			const key = options.idempotencyKey;
+			if (key !== undefined) {
+				const earlier = await recordWithKey(db, config, { name: task.name, rows, bulk: true }, key, now);
+				if (earlier) return replayMany(db, earlier.taskIds ?? [earlier.taskId]);
+			} else {
+				const [firstInsert, ...moreInserts] = insertPendingMany(db, rows, now);
+				if (firstInsert) await db.batch([firstInsert, ...moreInserts]);
+			}
 
 			const sent: string[] = [];
 			for (const part of sendBatches(rows)) {
@@ -150,22 +170,24 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 					const [firstUpdate, ...moreUpdates] = markManyFailed(
 						db,
 						unsent.map((row) => row.id),
-						`enqueue failed: ${errorMessage(err)}`,
+						`${ENQUEUE_FAILED}${errorMessage(err)}`,
 					);
 					if (firstUpdate) await db.batch([firstUpdate, ...moreUpdates]);
-					throw new AppError(
-						503,
-						"queue_unavailable",
-						`The task queue failed after ${sent.length} of ${rows.length} tasks; the rest were not enqueued and are recorded as FAILURE`,
-						{
-							enqueued: rows.slice(0, sent.length).map((row, index) => ({ index, task_id: row.id })),
-							not_enqueued: unsent.map((row, i) => ({ index: sent.length + i, task_id: row.id })),
-						},
+					// With nothing on the queue the key is released, as for one task, so
+					// the client can retry with it. Once some tasks are on the queue, a
+					// retry under the key must not send them again: the key stays, and
+					// answers this same error.
+					if (key !== undefined && sent.length === 0) {
+						await db.delete(idempotencyKeys).where(eq(idempotencyKeys.key, key));
+					}
+					throw partlyEnqueued(
+						rows.map((row) => row.id),
+						new Set(unsent.map((row) => row.id)),
 					);
 				}
 			}
 			log.info("tasks enqueued", { name: task.name, count: rows.length, delay_seconds: options.delaySeconds ?? 0 });
-			return rows.map((row) => row.id);
+			return { ids: rows.map((row) => row.id), replayed: false };
 		},
 	};
 }
@@ -189,21 +211,64 @@ function* sendBatches(rows: NewTask[]): Generator<NewTask[]> {
 	if (part.length > 0) yield part;
 }
 
+/** The 503 for a bulk request the queue failed part-way through. */
+function partlyEnqueued(ids: string[], unsent: ReadonlySet<string>): AppError {
+	const entries = ids.map((task_id, index) => ({ index, task_id }));
+	const enqueued = entries.filter((entry) => !unsent.has(entry.task_id));
+	return new AppError(
+		503,
+		"queue_unavailable",
+		`The task queue failed after ${enqueued.length} of ${ids.length} tasks; the rest were not enqueued and are recorded as FAILURE`,
+		{ enqueued, not_enqueued: entries.filter((entry) => unsent.has(entry.task_id)) },
+	);
+}
+
 /**
- * Records the task and claims the key in one D1 transaction. If the key is
- * taken (and not expired) nothing is written and the earlier task's id is
- * returned, or 422 if the earlier request was for different work.
+ * A repeat of a keyed bulk request: the same ids, or the same 503 when the
+ * queue failed part-way (those tasks are FAILURE with "enqueue failed").
  */
-async function recordWithKey(db: Database, config: Config, task: NewTask, key: string, now: Date): Promise<string | undefined> {
-	const fingerprint = await fingerprintOf(task.name, task.payload);
+async function replayMany(db: Database, ids: string[]): Promise<EnqueuedMany> {
+	const unsent = await db
+		.select({ id: tasks.id })
+		.from(tasks)
+		.where(
+			and(sql`${tasks.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`, like(tasks.error, `${ENQUEUE_FAILED}%`)),
+		);
+	if (unsent.length > 0) throw partlyEnqueued(ids, new Set(unsent.map((row) => row.id)));
+	return { ids, replayed: true };
+}
+
+interface KeyedRequest {
+	name: string;
+	rows: NewTask[];
+	/** A bulk request: its fingerprint and its ids are those of every row. */
+	bulk?: boolean;
+}
+
+/**
+ * Records the request's tasks and claims the key in one D1 transaction. If
+ * the key is taken (and not expired) nothing is written and the earlier
+ * request's key row is returned, or 422 if it was for different work.
+ */
+async function recordWithKey(db: Database, config: Config, request: KeyedRequest, key: string, now: Date) {
+	const { name, rows, bulk = false } = request;
+	const [first] = rows;
+	if (!first) throw new Error("recordWithKey needs at least one task");
+	const fingerprint = bulk
+		? await fingerprintOf(
+				`${name}[]`,
+				rows.map((row) => row.payload),
+			)
+		: await fingerprintOf(name, first.payload);
 	try {
 		await db.batch([
 			db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.key, key), lte(idempotencyKeys.expiresAt, now))),
-			insertPending(db, task, now),
+			...insertPendingMany(db, rows, now),
 			db.insert(idempotencyKeys).values({
 				key,
 				fingerprint,
-				taskId: task.id,
+				taskId: first.id,
+				taskIds: bulk ? rows.map((row) => row.id) : null,
 				createdAt: now,
 				expiresAt: new Date(now.getTime() + config.idempotencyTtlSeconds * 1000),
 			}),
@@ -217,7 +282,7 @@ async function recordWithKey(db: Database, config: Config, task: NewTask, key: s
 	if (earlier.fingerprint !== fingerprint) {
 		throw new AppError(422, "idempotency_key_reused", "This Idempotency-Key was used for a different request");
 	}
-	return earlier.taskId;
+	return earlier;
 }
 
 async function fingerprintOf(name: string, payload: Json): Promise<string> {
