@@ -52,6 +52,28 @@ describe("send_email", () => {
 	});
 });
 
+describe("a long subject", () => {
+	it("is folded into encoded-words of at most 75 characters, on lines of at most 78, and reads back whole", async () => {
+		// 998 bytes of UTF-8 (the most the schema allows) mixing 1-, 2-, 3- and 4-byte characters.
+		const subject = Array.from("Grüße, 日本語 🎉 ".repeat(35)).slice(0, 400).join("");
+		const bytes = new TextEncoder().encode(subject).length;
+		const padded = subject + "x".repeat(998 - bytes);
+		expect(new TextEncoder().encode(padded).length).toBe(998);
+		const { raw, parsed } = await sendAndCapture({ recipient: "ada@example.com", subject: padded, body: "Hello" });
+
+		const headers = raw.slice(0, raw.indexOf("\r\n\r\n"));
+		const folded = headers.match(/^Subject: .*(\r\n .*)*/m)?.[0] ?? "";
+		const words = folded.replace(/^Subject: /, "").split("\r\n ");
+		expect(words.length).toBeGreaterThan(20);
+		for (const word of words) {
+			expect(word).toMatch(/^=\?utf-8\?B\?[A-Za-z0-9+/=]+\?=$/);
+			expect(word.length).toBeLessThanOrEqual(75);
+		}
+		for (const line of headers.split("\r\n")) expect(line.length).toBeLessThanOrEqual(78);
+		expect(parsed.subject).toBe(padded);
+	});
+});
+
 describe("header injection", () => {
 	// The HTTP and task schemas refuse CR/LF; this checks the MIME layer holds
 	// even if something got past them.
