@@ -68,6 +68,23 @@ describe("Idempotency-Key", () => {
 		expect(stored).toEqual({ task_id: againId });
 	});
 
+	it("covers the schedule as sent: another delay is 422, the same eta replays", async () => {
+		const key = crypto.randomUUID();
+		const first = await postJson("/send-email", { ...body, delay_seconds: 600 }, { "Idempotency-Key": key });
+		const sameDelay = await postJson("/send-email", { ...body, delay_seconds: 600 }, { "Idempotency-Key": key });
+		const otherDelay = await postJson("/send-email", { ...body, delay_seconds: 900 }, { "Idempotency-Key": key });
+		const noDelay = await postJson("/send-email", body, { "Idempotency-Key": key });
+		expect([first.status, sameDelay.status, otherDelay.status, noDelay.status]).toEqual([202, 200, 422, 422]);
+
+		// An eta is compared as sent, not as the delay it works out to a moment later.
+		const etaKey = crypto.randomUUID();
+		const eta = new Date(Date.now() + 3_600_000).toISOString();
+		const atEta = await postJson("/process-users", { user_ids: [1, 2], eta }, { "Idempotency-Key": etaKey });
+		await new Promise((resolve) => setTimeout(resolve, 1100));
+		const again = await postJson("/process-users", { user_ids: [1, 2], eta }, { "Idempotency-Key": etaKey });
+		expect([atEta.status, again.status]).toEqual([202, 200]);
+	});
+
 	it("after a 503 the client can retry with the same key and get a task", async () => {
 		const key = crypto.randomUUID();
 		vi.spyOn(env.TASKS, "send").mockRejectedValueOnce(new Error("queue down"));

@@ -50,6 +50,15 @@ const idempotencyHeader = z.object({
 		}),
 });
 
+type Schedule = { delay_seconds?: number | undefined; eta?: string | undefined };
+
+/** The producer's options from the Idempotency-Key header and the schedule; the key covers the schedule as sent. */
+const enqueueOptions = (headers: { "idempotency-key"?: string | undefined }, { delay_seconds, eta }: Schedule) => ({
+	idempotencyKey: headers["idempotency-key"],
+	delaySeconds: delayOf({ delay_seconds, eta }),
+	keyCovers: { delay_seconds, eta },
+});
+
 const json = <T extends z.ZodType>(schema: T, required = true) => ({ required, content: { "application/json": { schema } } });
 
 /** 202 for a new task; 200 when an Idempotency-Key replayed an earlier one. */
@@ -105,7 +114,7 @@ enqueue.openapi(
 	}),
 	async (c) => {
 		const { email, subject, body, ...schedule } = c.req.valid("json");
-		const options = { idempotencyKey: c.req.valid("header")["idempotency-key"], delaySeconds: delayOf(schedule) };
+		const options = enqueueOptions(c.req.valid("header"), schedule);
 		return accepted(c, await c.var.ctx.tasks.enqueue(sendEmail, { recipient: email, subject, body }, options));
 	},
 );
@@ -121,7 +130,7 @@ enqueue.openapi(
 	}),
 	async (c) => {
 		const { user_id } = c.req.valid("param");
-		const options = { idempotencyKey: c.req.valid("header")["idempotency-key"], delaySeconds: delayOf(c.req.valid("json")) };
+		const options = enqueueOptions(c.req.valid("header"), c.req.valid("json"));
 		return accepted(c, await c.var.ctx.tasks.enqueue(processUserData, { user_id }, options));
 	},
 );
@@ -138,7 +147,7 @@ enqueue.openapi(
 	async (c) => {
 		const { user_ids, ...schedule } = c.req.valid("json");
 		const inputs = user_ids.map((user_id) => ({ user_id }));
-		const options = { idempotencyKey: c.req.valid("header")["idempotency-key"], delaySeconds: delayOf(schedule) };
+		const options = enqueueOptions(c.req.valid("header"), schedule);
 		return acceptedMany(c, await c.var.ctx.tasks.enqueueMany(processUserData, inputs, options));
 	},
 );
@@ -155,7 +164,7 @@ enqueue.openapi(
 	async (c) => {
 		const { messages, ...schedule } = c.req.valid("json");
 		const inputs = messages.map(({ email, subject, body }) => ({ recipient: email, subject, body }));
-		const options = { idempotencyKey: c.req.valid("header")["idempotency-key"], delaySeconds: delayOf(schedule) };
+		const options = enqueueOptions(c.req.valid("header"), schedule);
 		return acceptedMany(c, await c.var.ctx.tasks.enqueueMany(sendEmail, inputs, options));
 	},
 );

@@ -33,6 +33,12 @@ export const MAX_DELAY_SECONDS = 43_200;
 export interface EnqueueOptions {
 	/** A client-chosen key: the same key with the same task and input yields the same task. */
 	idempotencyKey?: string;
+	/**
+	 * What else the request said that a replay must repeat, as it was sent: the
+	 * schedule (`delay_seconds` or `eta`). The same key with another schedule is
+	 * a different request (422), not a replay.
+	 */
+	keyCovers?: { [field: string]: Json | undefined };
 	/** Deliver no sooner than this many seconds from now (0 to MAX_DELAY_SECONDS). */
 	delaySeconds?: number;
 	/** The task this one repeats (POST /tasks/:id/retry). */
@@ -74,7 +80,7 @@ export interface TaskProducer {
 	enqueueMany<S extends z.ZodType>(
 		task: TaskDefinition<S>,
 		inputs: readonly z.input<S>[],
-		options?: Pick<EnqueueOptions, "delaySeconds" | "idempotencyKey">,
+		options?: Pick<EnqueueOptions, "delaySeconds" | "idempotencyKey" | "keyCovers">,
 	): Promise<EnqueuedMany>;
 }
 
@@ -100,7 +106,8 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 			const key = options.idempotencyKey;
 			const recorded = key !== undefined || (options.delaySeconds ?? 0) > 0 || options.retryOf !== undefined;
 			if (key !== undefined) {
-				const earlier = await recordWithKey(db, config, { name: task.name, rows: [row] }, key, now);
+				const request = { name: task.name, rows: [row], covers: options.keyCovers };
+				const earlier = await recordWithKey(db, config, request, key, now);
 				if (earlier) return { id: earlier.taskId, replayed: true };
 			} else if (recorded) {
 				await insertPending(db, row, now);
@@ -145,7 +152,8 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 			}));
 			const key = options.idempotencyKey;
 			if (key !== undefined) {
-				const earlier = await recordWithKey(db, config, { name: task.name, rows, bulk: true }, key, now);
+				const request = { name: task.name, rows, bulk: true, covers: options.keyCovers };
+				const earlier = await recordWithKey(db, config, request, key, now);
 				if (earlier) return replayMany(db, earlier.taskIds ?? [earlier.taskId]);
 			} else {
 				const [firstInsert, ...moreInserts] = insertPendingMany(db, rows, now);
@@ -243,6 +251,7 @@ interface KeyedRequest {
 	rows: NewTask[];
 	/** A bulk request: its fingerprint and its ids are those of every row. */
 	bulk?: boolean;
+	covers?: EnqueueOptions["keyCovers"];
 }
 
 /**
@@ -251,15 +260,16 @@ interface KeyedRequest {
  * request's key row is returned, or 422 if it was for different work.
  */
 async function recordWithKey(db: Database, config: Config, request: KeyedRequest, key: string, now: Date) {
-	const { name, rows, bulk = false } = request;
+	const { name, rows, bulk = false, covers } = request;
 	const [first] = rows;
 	if (!first) throw new Error("recordWithKey needs at least one task");
 	const fingerprint = bulk
 		? await fingerprintOf(
 				`${name}[]`,
 				rows.map((row) => row.payload),
+				covers,
 			)
-		: await fingerprintOf(name, first.payload);
+		: await fingerprintOf(name, first.payload, covers);
 	try {
 		await db.batch([
 			db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.key, key), lte(idempotencyKeys.expiresAt, now))),
@@ -285,8 +295,12 @@ async function recordWithKey(db: Database, config: Config, request: KeyedRequest
 	return earlier;
 }
 
-async function fingerprintOf(name: string, payload: Json): Promise<string> {
-	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${name}\n${JSON.stringify(payload)}`));
+async function fingerprintOf(name: string, payload: Json, covers: EnqueueOptions["keyCovers"] = {}): Promise<string> {
+	// Without a schedule the text is what it was before schedules were covered,
+	// so keys recorded then still replay.
+	const given = Object.values(covers).some((value) => value !== undefined);
+	const text = `${name}\n${JSON.stringify(payload)}${given ? `\n${JSON.stringify(covers)}` : ""}`;
+	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
 	return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
