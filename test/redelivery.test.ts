@@ -92,6 +92,23 @@ describe("redelivery", () => {
 		});
 	});
 
+	it("a failed write of the sent emails' record is tried again, so the batch still finishes with one email each", async () => {
+		const send = vi.spyOn(env.MAILER, "send");
+		const envelopes = [
+			await recorded("send_email", email),
+			await recorded("send_email", { ...email, recipient: "grace@example.com" }),
+		];
+		let failures = 0;
+		failD1When((sql) => sql.includes("INSERT INTO task_effects") && failures++ < 2);
+
+		const { result } = await deliver(envelopes);
+
+		expect(failures).toBe(3); // two failed writes, then the one that stuck
+		expect(result.explicitAcks).toHaveLength(2);
+		expect(send).toHaveBeenCalledTimes(2);
+		for (const { id } of envelopes) expect(await getTask(testContext().db, id)).toMatchObject({ status: "SUCCESS", attempts: 1 });
+	});
+
 	it("a D1 outage while claiming retries the message: nothing is lost", async () => {
 		const send = vi.spyOn(env.MAILER, "send");
 		const envelope = await recorded("send_email", email);

@@ -49,6 +49,26 @@ const MAX_QUEUE_DELAY_SECONDS = 43_200;
 // A queue consumer invocation may run for 15 minutes of wall time.
 const MAX_LEASE_SECONDS = 900;
 
+// Pauses before each further try of the side-effects write.
+const EFFECT_WRITE_RETRIES_MS = [100, 500, 2000];
+
+/** Runs `write`, trying again after each pause in `pausesMs` while it throws. */
+async function persistently(
+	write: () => Promise<void>,
+	pausesMs: readonly number[],
+	onRetry: (err: unknown, waitMs: number) => void,
+): Promise<void> {
+	for (const wait of pausesMs) {
+		try {
+			return await write();
+		} catch (err) {
+			onRetry(err, wait);
+			await scheduler.wait(wait);
+		}
+	}
+	return write();
+}
+
 const clampDelay = (seconds: number) => Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.ceil(seconds)));
 
 /** The raw body as a short string for logs: poison can be arbitrarily large. */
@@ -171,7 +191,15 @@ async function run(ctx: AppContext, claimed: readonly Runnable[], claims: Claims
 	const now = new Date();
 	// Side effects are recorded before any outcome: if recording the outcomes
 	// fails, a redelivery still finds the effects and does not repeat them.
-	if (effects.length > 0) await recordEffects(ctx.db, effects, now);
+	// Losing this write would repeat every email of the batch, so a failed one
+	// is tried again (it is idempotent) before the batch gives up.
+	if (effects.length > 0) {
+		await persistently(
+			() => recordEffects(ctx.db, effects, now),
+			EFFECT_WRITE_RETRIES_MS,
+			(err, wait) => ctx.log.warn("recording side effects failed; trying again", { error: errorMessage(err), retry_in_ms: wait }),
+		);
+	}
 	const outcomes = claimed.map((r) => outcomeOf(r, attemptOf(r, claims), settled.get(r)));
 	const recorded = await recordOutcomes(ctx.db, outcomes, now);
 
