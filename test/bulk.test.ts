@@ -1,7 +1,8 @@
 // Bulk enqueue: one task per item, all or an error that says which were not.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { postJson, rowCounts } from "./helpers";
+import { getTask } from "../src/tasks/store";
+import { failD1When, postJson, rowCounts, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -69,6 +70,23 @@ describe("POST /process-users", () => {
 			"SELECT count(*) AS n FROM tasks WHERE status = 'FAILURE' AND error LIKE 'enqueue failed:%' AND json_extract(payload, '$.user_id') >= 9000",
 		).first<{ n: number }>();
 		expect(failed?.n).toBe(250);
+	});
+});
+
+describe("POST /process-users when D1 fails too", () => {
+	it("answers 503 with every task id, saying their state is unknown; the rows stay PENDING for recovery", async () => {
+		vi.spyOn(env.TASKS, "sendBatch").mockRejectedValueOnce(new Error("Queue sendBatch failed"));
+		failD1When((sql) => sql.startsWith('update "tasks" set "status"'));
+		const userIds = [9801, 9802, 9803];
+
+		const res = await postJson("/process-users", { user_ids: userIds, delay_seconds: 3600 });
+		vi.restoreAllMocks();
+
+		expect(res.status).toBe(503);
+		const { error } = await res.json<{ error: { code: string; message: string; details: { task_ids: string[] } } }>();
+		expect(error).toMatchObject({ code: "queue_unavailable", message: expect.stringContaining("could not be recorded") });
+		expect(error.details.task_ids).toHaveLength(3);
+		for (const id of error.details.task_ids) expect(await getTask(testContext().db, id)).toMatchObject({ status: "PENDING" });
 	});
 });
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { getTask } from "../src/tasks/store";
-import { call, deliver, postJson, rowCounts, testContext } from "./helpers";
+import { call, deliver, failD1When, postJson, rowCounts, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -110,5 +110,25 @@ describe("POST /send-email", () => {
 			"SELECT status, error FROM tasks WHERE json_extract(payload, '$.subject') = 'queue down'",
 		).all();
 		expect(rows.results).toEqual([{ status: "FAILURE", error: "enqueue failed: Queue send failed: internal error" }]);
+	});
+
+	it("still answers 503, saying the state is unknown, when D1 fails too; a keyed retry then replays the recorded task", async () => {
+		const key = crypto.randomUUID();
+		vi.spyOn(env.TASKS, "send").mockRejectedValueOnce(new Error("Queue send failed: internal error"));
+		const releasesKey = (sql: string) => sql.startsWith('delete from "idempotency_keys"') && !sql.includes("expires_at");
+		const outage = failD1When((sql) => sql.includes("DO UPDATE SET status = 'FAILURE'") || releasesKey(sql));
+
+		const res = await postJson("/send-email", { ...valid, subject: "double fault" }, { "Idempotency-Key": key });
+		outage.mockRestore();
+
+		expect(res.status).toBe(503);
+		const { error } = await res.json<{ error: { code: string; message: string; details: { task_id: string } } }>();
+		expect(error.code).toBe("queue_unavailable");
+		expect(error.message).toContain("could not be recorded");
+		// The row written with the key is still PENDING: stuck-task recovery sends it later.
+		expect(await getTask(testContext().db, error.details.task_id)).toMatchObject({ status: "PENDING" });
+		const retried = await postJson("/send-email", { ...valid, subject: "double fault" }, { "Idempotency-Key": key });
+		expect(retried.status).toBe(200);
+		expect(await retried.json()).toMatchObject({ task_id: error.details.task_id });
 	});
 });

@@ -123,8 +123,11 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 				// have reached the queue after all, the consumer finds the task final
 				// and does not run it.
 				const error = `${ENQUEUE_FAILED}${errorMessage(err)}`;
-				await failNow(db, [{ id: row.id, name: row.name, payload, enqueuedAt: now, error }], now);
-				if (key !== undefined) await db.delete(idempotencyKeys).where(eq(idempotencyKeys.key, key));
+				const recordedFailure = await bestEffort(log, [row.id], async () => {
+					await failNow(db, [{ id: row.id, name: row.name, payload, enqueuedAt: now, error }], now);
+					if (key !== undefined) await db.delete(idempotencyKeys).where(eq(idempotencyKeys.key, key));
+				});
+				if (!recordedFailure) throw stateUnknown([row.id]);
 				throw new AppError(503, "queue_unavailable", "The task queue is unavailable; nothing was enqueued. Try again later.");
 			}
 			log.info("task enqueued", { task_id: row.id, name: task.name, delay_seconds: options.delaySeconds ?? 0 });
@@ -175,19 +178,26 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 						unsent: unsent.length,
 						error: errorMessage(err),
 					});
-					const [firstUpdate, ...moreUpdates] = markManyFailed(
-						db,
+					const recordedFailure = await bestEffort(
+						log,
 						unsent.map((row) => row.id),
-						`${ENQUEUE_FAILED}${errorMessage(err)}`,
+						async () => {
+							const [firstUpdate, ...moreUpdates] = markManyFailed(
+								db,
+								unsent.map((row) => row.id),
+								`${ENQUEUE_FAILED}${errorMessage(err)}`,
+							);
+							if (firstUpdate) await db.batch([firstUpdate, ...moreUpdates]);
+							// With nothing on the queue the key is released, as for one task, so
+							// the client can retry with it. Once some tasks are on the queue, a
+							// retry under the key must not send them again: the key stays, and
+							// answers this same error.
+							if (key !== undefined && sent.length === 0) {
+								await db.delete(idempotencyKeys).where(eq(idempotencyKeys.key, key));
+							}
+						},
 					);
-					if (firstUpdate) await db.batch([firstUpdate, ...moreUpdates]);
-					// With nothing on the queue the key is released, as for one task, so
-					// the client can retry with it. Once some tasks are on the queue, a
-					// retry under the key must not send them again: the key stays, and
-					// answers this same error.
-					if (key !== undefined && sent.length === 0) {
-						await db.delete(idempotencyKeys).where(eq(idempotencyKeys.key, key));
-					}
+					if (!recordedFailure) throw stateUnknown(rows.map((row) => row.id));
 					throw partlyEnqueued(
 						rows.map((row) => row.id),
 						new Set(unsent.map((row) => row.id)),
@@ -217,6 +227,41 @@ function* sendBatches(rows: NewTask[]): Generator<NewTask[]> {
 		bytes += size;
 	}
 	if (part.length > 0) yield part;
+}
+
+/**
+ * Records a failed enqueue. If D1 fails too, the rows already written stay
+ * PENDING and stuck-task recovery sends them later; the caller still answers
+ * 503, saying the outcome is unknown rather than that nothing was enqueued.
+ */
+async function bestEffort(log: Logger, taskIds: string[], record: () => Promise<void>): Promise<boolean> {
+	try {
+		await record();
+		return true;
+	} catch (err) {
+		log.error("could not record the failed enqueue; recovery will send any recorded task later", {
+			task_ids: taskIds,
+			error: errorMessage(err),
+		});
+		return false;
+	}
+}
+
+function stateUnknown(ids: string[]): AppError {
+	const [only] = ids;
+	return ids.length === 1 && only
+		? new AppError(
+				503,
+				"queue_unavailable",
+				"The task queue is unavailable and the task's state could not be recorded; it may still run. Retry with the same Idempotency-Key, or read GET /tasks/{task_id}",
+				{ task_id: only },
+			)
+		: new AppError(
+				503,
+				"queue_unavailable",
+				"The task queue is unavailable and the tasks' state could not be recorded; they may still run. Retry with the same Idempotency-Key, or read GET /tasks/{task_id} for each",
+				{ task_ids: ids },
+			);
 }
 
 /** The 503 for a bulk request the queue failed part-way through. */
