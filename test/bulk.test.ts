@@ -91,6 +91,40 @@ describe("POST /process-users when D1 fails too", () => {
 });
 
 describe("POST /send-emails", () => {
+	it("splits sendBatch calls by UTF-8 bytes, within Queues' 256 KB, not by characters", async () => {
+		const sendBatch = vi.spyOn(env.TASKS, "sendBatch");
+		const body = "日".repeat(30_000); // 30,000 characters, 90,000 bytes
+		const messages = Array.from({ length: 6 }, (_, i) => ({ email: `cjk${i}@example.com`, subject: "長い", body }));
+
+		const res = await postJson("/send-emails", { messages, delay_seconds: 3600 });
+
+		expect(res.status).toBe(202);
+		const sizes = sendBatch.mock.calls.map(
+			([batch]) => new TextEncoder().encode(JSON.stringify([...batch].map((m) => m.body))).length,
+		);
+		expect(sizes.length).toBeGreaterThanOrEqual(3);
+		for (const size of sizes) expect(size).toBeLessThanOrEqual(256_000);
+	});
+
+	it("refuses, with 413 and before writing anything, an input too large for one queue message", async () => {
+		const sendBatch = vi.spyOn(env.TASKS, "sendBatch");
+		const before = await rowCounts();
+		// 40,000 control characters pass the schema but are 240,000 bytes as JSON.
+		const messages = [
+			{ email: "a@example.com", subject: "ok", body: "fine" },
+			{ email: "b@example.com", subject: "escaped", body: "\u0001".repeat(40_000) },
+		];
+
+		const res = await postJson("/send-emails", { messages });
+
+		expect(res.status).toBe(413);
+		expect(await res.json()).toMatchObject({
+			error: { code: "payload_too_large", details: { too_large: [{ index: 1, bytes: expect.any(Number) }] } },
+		});
+		expect(await rowCounts()).toEqual(before);
+		expect(sendBatch).not.toHaveBeenCalled();
+	});
+
 	it("enqueues up to 500 emails in input order", async () => {
 		const messages = Array.from({ length: 500 }, (_, i) => ({ email: `user${i}@example.com`, subject: `#${i}`, body: "x" }));
 		const res = await postJson("/send-emails", { messages, delay_seconds: 3600 });

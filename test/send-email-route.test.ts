@@ -43,6 +43,7 @@ describe("POST /send-email", () => {
 		["a CR/LF in the subject", { ...valid, subject: "Hi\r\nBcc: eve@example.com" }, "subject"],
 		["an empty subject", { ...valid, subject: "" }, "subject"],
 		["a subject over 998 bytes", { ...valid, subject: "é".repeat(500) }, "subject"],
+		["a body over 100,000 bytes (in fewer than 50,000 characters)", { ...valid, body: "日".repeat(34_000) }, "body"],
 		["an array body", [valid], ""],
 	])("rejects %s with 400 and writes nothing", async (_case, body, path) => {
 		const send = vi.spyOn(env.TASKS, "send");

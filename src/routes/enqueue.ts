@@ -67,7 +67,7 @@ const accepted = (c: Context, { id, replayed }: Enqueued) =>
 
 const bodyErrors = {
 	400: errorResponse("The body is not valid JSON or fails validation (including delay_seconds / eta)"),
-	413: errorResponse("The body is larger than MAX_BODY_BYTES"),
+	413: errorResponse("The body is larger than MAX_BODY_BYTES, or a task's input is too large for a queue message"),
 	415: errorResponse("The body is not application/json"),
 	503: errorResponse(
 		"The queue refused the message(s); details list what was not enqueued. Retry (with the same Idempotency-Key)",

@@ -84,10 +84,30 @@ export interface TaskProducer {
 	): Promise<EnqueuedMany>;
 }
 
-// Queues: at most 100 messages and 256 KB per sendBatch. Leave room for
-// per-message overhead.
+// Queues: at most 128 KB per message, 100 messages and 256 KB per sendBatch.
+// Leave room for per-message overhead.
+const MESSAGE_BYTES = 120 * 1024;
 const MESSAGES_PER_BATCH = 100;
 const BYTES_PER_BATCH = 200 * 1024;
+
+const utf8 = new TextEncoder();
+/** An envelope's size on the queue: its JSON in UTF-8 bytes. */
+const bytesOf = (envelope: Envelope) => utf8.encode(JSON.stringify(envelope)).length;
+
+/** 413 before anything is written, for inputs too large to be a queue message. */
+function checkSizes(rows: readonly NewTask[]): number[] {
+	const sizes = rows.map((row) => bytesOf(envelopeOf(row)));
+	const tooLarge = sizes.flatMap((size, index) => (size > MESSAGE_BYTES ? [{ index, bytes: size }] : []));
+	if (tooLarge.length > 0) {
+		throw new AppError(
+			413,
+			"payload_too_large",
+			`A task's input must fit in a queue message: at most ${MESSAGE_BYTES} bytes as JSON`,
+			rows.length === 1 ? { bytes: tooLarge[0]?.bytes } : { too_large: tooLarge },
+		);
+	}
+	return sizes;
+}
 
 export function createTaskProducer(db: Database, queue: Queue<Envelope>, config: Config, log: Logger): TaskProducer {
 	const dueAt = (now: Date, delaySeconds = 0) => new Date(now.getTime() + delaySeconds * 1000);
@@ -103,6 +123,7 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 				dueAt: dueAt(now, options.delaySeconds),
 				retryOf: options.retryOf ?? null,
 			};
+			checkSizes([row]);
 			const key = options.idempotencyKey;
 			const recorded = key !== undefined || (options.delaySeconds ?? 0) > 0 || options.retryOf !== undefined;
 			if (key !== undefined) {
@@ -141,7 +162,9 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 
 		async resend(envelopes) {
 			if (envelopes.length === 0) return;
-			await queue.sendBatch(envelopes.map((body) => ({ body, contentType: "json" })));
+			for (const part of sendBatches(envelopes, envelopes.map(bytesOf))) {
+				await queue.sendBatch(part.map((body) => ({ body, contentType: "json" })));
+			}
 			log.info("tasks redelivered", { count: envelopes.length, task_ids: envelopes.map((e) => e.id) });
 		},
 
@@ -153,6 +176,7 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 				payload: parseInput(task, input),
 				dueAt: dueAt(now, options.delaySeconds),
 			}));
+			const sizes = checkSizes(rows);
 			const key = options.idempotencyKey;
 			if (key !== undefined) {
 				const request = { name: task.name, rows, bulk: true, covers: options.keyCovers };
@@ -164,7 +188,7 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 			}
 
 			const sent: string[] = [];
-			for (const part of sendBatches(rows)) {
+			for (const part of sendBatches(rows, sizes)) {
 				try {
 					await queue.sendBatch(
 						part.map((row) => ({ body: envelopeOf(row), contentType: "json", delaySeconds: options.delaySeconds ?? 0 })),
@@ -212,18 +236,18 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 
 const envelopeOf = (row: NewTask): Envelope => ({ id: row.id, name: row.name, input: row.payload });
 
-/** Splits rows into sendBatch calls within Queues' count and size limits. */
-function* sendBatches(rows: NewTask[]): Generator<NewTask[]> {
-	let part: NewTask[] = [];
+/** Splits items (whose queue sizes are `sizes`) into sendBatch calls within Queues' count and size limits. */
+function* sendBatches<T>(items: readonly T[], sizes: readonly number[]): Generator<T[]> {
+	let part: T[] = [];
 	let bytes = 0;
-	for (const row of rows) {
-		const size = JSON.stringify(envelopeOf(row)).length;
+	for (const [i, item] of items.entries()) {
+		const size = sizes[i] ?? 0;
 		if (part.length === MESSAGES_PER_BATCH || (part.length > 0 && bytes + size > BYTES_PER_BATCH)) {
 			yield part;
 			part = [];
 			bytes = 0;
 		}
-		part.push(row);
+		part.push(item);
 		bytes += size;
 	}
 	if (part.length > 0) yield part;

@@ -10,7 +10,12 @@ export const emailSubject = z
 	.refine((s) => !/[\r\n]/.test(s), { error: "must not contain line breaks" })
 	// RFC 5322 caps a line at 998 octets; the subject must fit on one.
 	.refine((s) => new TextEncoder().encode(s).length <= 998, { error: "must be at most 998 bytes in UTF-8" });
-export const emailBody = z.string().max(50_000);
+// Within a queue message (128 KB) whatever the script: 50,000 characters of
+// CJK text are about 150 KB of UTF-8.
+export const emailBody = z
+	.string()
+	.max(50_000)
+	.refine((s) => new TextEncoder().encode(s).length <= 100_000, { error: "must be at most 100,000 bytes in UTF-8" });
 
 export const sendEmail = defineTask({
 	name: "send_email",
