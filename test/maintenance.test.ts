@@ -1,7 +1,7 @@
 // Built-in maintenance tasks: result expiry, stuck-task recovery, daily summary,
 // and the example periodic task.
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { countingD1, type D1Counts } from "../bench/worker/d1-counter";
 import { createContext } from "../src/context";
 import { tasks } from "../src/db/schema";
@@ -85,6 +85,13 @@ describe("expire_results", () => {
 });
 
 describe("recover_stuck_tasks", () => {
+	/** The task queue's backlog as Queue.metrics() reports it (the real call otherwise reflects other tests' messages). */
+	const backlog = (backlogCount: number, oldestMessageTimestamp?: Date) =>
+		vi.spyOn(env.TASKS, "metrics").mockResolvedValue({ backlogCount, backlogBytes: backlogCount * 200, oldestMessageTimestamp });
+	beforeEach(() => {
+		backlog(0);
+	});
+
 	it("redelivers a STARTED task whose lease expired and a lost PENDING task; each then completes exactly once", async () => {
 		const mailer = vi.spyOn(env.MAILER, "send");
 		const stuck = await recorded("send_email", email);
@@ -111,6 +118,49 @@ describe("recover_stuck_tasks", () => {
 		expect(await getTask(testContext().db, stuck.id)).toMatchObject({ status: "SUCCESS", attempts: 2 });
 		expect(await getTask(testContext().db, lost.id)).toMatchObject({ status: "SUCCESS", attempts: 1 });
 		expect(mailer).toHaveBeenCalledTimes(2);
+	});
+
+	it("leaves a PENDING task alone while the queue still holds messages from before it, and re-sends it once it does not", async () => {
+		const waiting = await recorded("process_user_data", { user_id: 1 });
+		const hourAgo = Date.now() - 3600_000;
+		await env.DB.prepare("UPDATE tasks SET created_at = ?, due_at = ?, updated_at = ? WHERE id = ?")
+			.bind(hourAgo, hourAgo, hourAgo, waiting.id)
+			.run();
+		const sendBatch = vi.spyOn(env.TASKS, "sendBatch");
+
+		// A backlog (or a consumer outage) since before the task: its message is likely still queued.
+		backlog(5000, new Date(hourAgo - 60_000));
+		const behindBacklog = await apply(testContext(), recoverStuckTasks, {});
+		expect(behindBacklog.result).toMatchObject({ redelivered: 0, failed: 0 });
+		expect(sendBatch).not.toHaveBeenCalled();
+		expect(await getTask(testContext().db, waiting.id)).toMatchObject({ status: "PENDING", recoveries: 0 });
+
+		// The queue holds nothing that old any more: the message was lost.
+		backlog(5000, new Date(hourAgo + 60_000));
+		const lost = await apply(testContext(), recoverStuckTasks, {});
+		expect(lost.result).toMatchObject({ redelivered: 1, ids: [waiting.id] });
+		expect(await getTask(testContext().db, waiting.id)).toMatchObject({ status: "PENDING", recoveries: 1 });
+	});
+
+	it("re-sends a RETRY task whose retry never came back, as a lost message", async () => {
+		const stranded = await recorded("process_user_data", { user_id: 1 });
+		const hourAgo = Date.now() - 3600_000;
+		await env.DB.prepare(
+			"UPDATE tasks SET status = 'RETRY', attempts = 1, created_at = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+		)
+			.bind(hourAgo, hourAgo, hourAgo, stranded.id)
+			.run();
+		const sendBatch = vi.spyOn(env.TASKS, "sendBatch");
+
+		const run = await apply(testContext(), recoverStuckTasks, {});
+
+		expect(run.result).toMatchObject({ redelivered: 1, ids: [stranded.id] });
+		expect(sendBatch.mock.calls.flatMap(([messages]) => [...messages].map((m) => (m.body as Envelope).id))).toEqual([
+			stranded.id,
+		]);
+		expect(await getTask(testContext().db, stranded.id)).toMatchObject({ status: "RETRY", recoveries: 1 });
+		await deliver([{ id: stranded.id, name: stranded.name, input: stranded.input }]);
+		expect(await getTask(testContext().db, stranded.id)).toMatchObject({ status: "SUCCESS", attempts: 2 });
 	});
 
 	it("decides any number of stuck tasks in two D1 round trips (find, then move them all)", async () => {
@@ -145,7 +195,9 @@ describe("recover_stuck_tasks", () => {
 			.bind(stuck.id)
 			.run();
 		const lost = await recorded("process_user_data", { user_id: 2 });
-		await env.DB.prepare("UPDATE tasks SET due_at = 1, updated_at = 1, recoveries = 4 WHERE id = ?").bind(lost.id).run();
+		await env.DB.prepare("UPDATE tasks SET created_at = 1, due_at = 1, updated_at = 1, recoveries = 4 WHERE id = ?")
+			.bind(lost.id)
+			.run();
 
 		const run = await apply(testContext(), recoverStuckTasks, {});
 

@@ -154,6 +154,23 @@ describe("dead letters", () => {
 		});
 	});
 
+	it("leaves a task a run holds a live lease on to that run; an expired lease is failed", async () => {
+		const running = await recorded("send_email", email);
+		const abandoned = await recorded("send_email", email);
+		await env.DB.prepare("UPDATE tasks SET status = 'STARTED', attempts = 1, lease_expires_at = ? WHERE id = ?")
+			.bind(Date.now() + 60_000, running.id)
+			.run();
+		await env.DB.prepare("UPDATE tasks SET status = 'STARTED', attempts = 1, lease_expires_at = ? WHERE id = ?")
+			.bind(Date.now() - 1000, abandoned.id)
+			.run();
+
+		const { result } = await deliver([running, abandoned], { queue: "edge-tasks-dev-dlq" });
+
+		expect(result.explicitAcks).toHaveLength(2);
+		expect(await getTask(testContext().db, running.id)).toMatchObject({ status: "STARTED", error: null });
+		expect(await getTask(testContext().db, abandoned.id)).toMatchObject({ status: "FAILURE", error: "dead-lettered" });
+	});
+
 	it("leaves a task that already finished as it is", async () => {
 		const send = vi.spyOn(env.MAILER, "send");
 		const envelope = await recorded("send_email", email);

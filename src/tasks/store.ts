@@ -297,12 +297,15 @@ const FAIL_UNRUNNABLE = `
 		history = json_insert(tasks.history, '$[#]',
 			json_object('attempt', tasks.attempts, 'at', ?2, 'status', 'FAILURE', 'error', excluded.error, 'delaySeconds', NULL))
 	WHERE tasks.status IN (${inList(sourcesOf("FAILURE"))})
+		-- A run holding a live lease decides its own outcome; if it dies, the
+		-- lease expires and stuck-task recovery takes over.
+		AND NOT (tasks.status = 'STARTED' AND tasks.lease_expires_at > ?2)
 	RETURNING id`;
 
 /**
  * Fails tasks that will never run (dead-lettered, poison, never sent),
- * creating the row when the task was enqueued without one. Final tasks are
- * left alone. Returns the statement, to run alone or in a batch; its rows are
+ * creating the row when the task was enqueued without one. Final tasks, and
+ * tasks a run holds a live lease on, are left alone. Returns the statement, to run alone or in a batch; its rows are
  * the ids it failed.
  */
 export function failUnrunnable(db: Database, list: readonly Unrunnable[], now: Date): BatchStatement {
