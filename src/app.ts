@@ -44,15 +44,18 @@ export function createApp() {
 	app.route("/", health);
 	serveDocs(app);
 	app.route("/dashboard", dashboard);
+	// Before the token check below, so a wrong method on a public route is a
+	// 405, not a 401.
+	answerMethodNotAllowed(app);
 
 	const api = createRouter();
 	api.use(requireToken);
 	api.route("/", enqueue);
 	api.route("/", tasks);
 	api.route("/", users);
+	const publicRoutes = app.routes.length;
 	app.route("/", api);
-
-	answerMethodNotAllowed(app);
+	answerMethodNotAllowed(app, app.routes.slice(publicRoutes));
 	app.notFound(() => {
 		throw notFound("Route");
 	});

@@ -25,6 +25,16 @@ describe("HTTP errors", () => {
 		expect(await res.json()).toMatchObject({ error: { code: "method_not_allowed" } });
 	});
 
+	it.each([
+		["POST", "/health", "GET, HEAD"],
+		["DELETE", "/openapi.json", "GET, HEAD"],
+		["POST", "/docs", "GET, HEAD"],
+	])("answers 405, not 401, for %s %s without a token", async (method, path, allow) => {
+		const res = await call(path, { method, headers: { Authorization: "" } });
+		expect(res.status).toBe(405);
+		expect(res.headers.get("Allow")).toBe(allow);
+	});
+
 	it("answers a generic 500 without internals when D1 fails", async () => {
 		vi.spyOn(env.DB, "prepare").mockImplementation(() => {
 			throw new Error("D1_ERROR: disk I/O error at /var/secret/path");

@@ -1,12 +1,13 @@
 // Hono answers 404 when a path exists under another method; clients deserve
-// 405 with an Allow header. Call after every route is mounted.
+// 405 with an Allow header. Call after the routes it covers are mounted (by
+// default all of them; pass `routes` to cover only those mounted since).
 import type { Hono } from "hono";
 import { AppError } from "../errors";
 import type { AppEnv } from "./app-env";
 
-export function answerMethodNotAllowed(app: Hono<AppEnv>): void {
+export function answerMethodNotAllowed(app: Hono<AppEnv>, routes = app.routes): void {
 	const methods = new Map<string, Set<string>>();
-	for (const route of app.routes) {
+	for (const route of routes) {
 		if (route.method === "ALL") continue;
 		const allowed = methods.get(route.path) ?? new Set<string>();
 		allowed.add(route.method);
