@@ -21,6 +21,17 @@ describe("POST /process-user/:user_id", () => {
 		expect(await getTask(testContext().db, task_id)).toMatchObject({ name: "process_user_data", payload: { user_id: 42 } });
 	});
 
+	it("takes an empty body as no body, even labelled JSON; a body that is there is validated", async () => {
+		const empty = await call("/process-user/43", { method: "POST", headers: { "content-type": "application/json" }, body: "" });
+		const delayed = await call("/process-user/43", {
+			method: "POST",
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ delay_seconds: 60 }),
+		});
+		const bad = await call("/process-user/43", { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
+		expect([empty.status, delayed.status, bad.status]).toEqual([202, 202, 400]);
+	});
+
 	it.each(["0", "-1", "abc", "1.5", "1e3", "007", "99999999999999999999"])(
 		"rejects user_id %s with 400 and writes nothing",
 		async (id) => {

@@ -77,7 +77,9 @@ function jsonBody(schema: z.ZodType, required: boolean): MiddlewareHandler[] {
 	};
 	if (required) return [gate, validate];
 	const optional: MiddlewareHandler = async (c, next) => {
-		if (c.req.header("content-type")) return validate(c, next);
+		// An empty body is an absent one, whatever its content type says.
+		const sent = c.req.header("content-type") && (await c.req.raw.clone().arrayBuffer()).byteLength > 0;
+		if (sent) return validate(c, next);
 		c.req.addValidatedData("json", {});
 		await next();
 	};
