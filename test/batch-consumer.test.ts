@@ -136,6 +136,10 @@ describe("tasks enqueued without a row", () => {
 		expect(revoked.status).toBe(200);
 		expect(await revoked.json()).toMatchObject({ task_id, status: "REVOKED", name: null });
 		expect((await call(`/tasks/${task_id}`, { method: "DELETE" })).status).toBe(409);
+		// Until its message arrives the input is not known, so there is nothing to retry yet.
+		const early = await call(`/tasks/${task_id}/retry`, { method: "POST" });
+		expect(early.status).toBe(409);
+		expect(await early.json()).toMatchObject({ error: { message: expect.stringContaining("revoked before it was consumed") } });
 
 		const { result } = await deliver([sendMessage.mock.calls[0]?.[0]]);
 
@@ -146,6 +150,7 @@ describe("tasks enqueued without a row", () => {
 			name: "send_email",
 			payload: { recipient: "ada@example.com", subject: "Hi", body: "Body" },
 		});
+		expect((await call(`/tasks/${task_id}/retry`, { method: "POST" })).status).toBe(202);
 	});
 
 	it("a dead letter with no row is recorded as FAILURE", async () => {

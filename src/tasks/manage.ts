@@ -6,7 +6,7 @@ import type { TaskRow } from "../db/schema";
 import { AppError, notFound } from "../errors";
 import { unseenSince } from "./ids";
 import { registry } from "./registry";
-import { getTask, revoke, revokeUnseen } from "./store";
+import { getTask, revoke, revokeUnseen, UNKNOWN_NAME } from "./store";
 
 /**
  * A PENDING or RETRY task becomes REVOKED, as does one still on the queue with
@@ -30,6 +30,10 @@ export async function retryTask(ctx: AppContext, id: string): Promise<string> {
 	if (!original) throw notFound("Task");
 	if (original.status !== "FAILURE" && original.status !== "REVOKED") {
 		throw new AppError(409, "conflict", `Task is ${original.status}; only FAILURE or REVOKED tasks can be retried`);
+	}
+	if (original.name === UNKNOWN_NAME) {
+		// A tombstone: revoked before any consumer saw the task, so its input is not known here.
+		throw new AppError(409, "conflict", "Task was revoked before it was consumed; its input is unknown, so it cannot be retried");
 	}
 	const definition = registry.get(original.name);
 	if (!definition) throw new AppError(409, "conflict", `Task name "${original.name}" is no longer registered`);
