@@ -10,7 +10,8 @@ type Spec = {
 };
 type Operation = {
 	security?: unknown[];
-	responses: Record<string, { content?: { "application/json": { schema: unknown } } }>;
+	parameters: { name: string; schema: { example?: unknown; examples?: unknown[]; default?: unknown } }[];
+	responses: Record<string, { headers?: Record<string, unknown>; content?: { "application/json": { schema: unknown } } }>;
 };
 
 async function spec(): Promise<Spec> {
@@ -50,6 +51,29 @@ describe("OpenAPI", () => {
 			expect(operation?.security ?? [], route).toEqual(path === "/health" ? [] : [{ bearerAuth: [] }]);
 		}
 		expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+	});
+
+	it("documents what every operation can answer besides its own responses: 500, the request id, auth and rate-limit headers", async () => {
+		const doc = await spec();
+		for (const [path, operations] of Object.entries(doc.paths)) {
+			for (const [method, operation] of Object.entries(operations)) {
+				const label = `${method.toUpperCase()} ${path}`;
+				expect(operation.responses["500"], label).toBeDefined();
+				for (const [status, response] of Object.entries(operation.responses)) {
+					expect(response.headers?.["X-Request-Id"], `${label} ${status}`).toBeDefined();
+				}
+				if (operation.responses["401"]) expect(operation.responses["401"].headers?.["WWW-Authenticate"], label).toBeDefined();
+				if (operation.responses["429"]) expect(operation.responses["429"].headers?.["Retry-After"], label).toBeDefined();
+				for (const parameter of operation.parameters) {
+					const { example, examples, default: fallback } = parameter.schema;
+					const given = [example, examples, fallback].some((value) => value !== undefined);
+					const documented = given || parameter.name === "cursor"; // opaque: only next_cursor makes one
+					expect(documented, `${label} parameter ${parameter.name} has an example`).toBe(true);
+				}
+			}
+		}
+		expect(doc.paths["/users"]?.post?.responses["201"]?.headers?.Location).toBeDefined();
+		expect(doc.paths["/users"]?.post?.responses["413"]).toBeDefined();
 	});
 
 	it("serves interactive docs at /docs", async () => {

@@ -108,8 +108,16 @@ export interface DocumentInfo {
 	description: string;
 }
 
+/** What every operation answers besides its own responses. */
+export interface CommonResponses {
+	/** Added to each operation that does not document the status itself. */
+	responses: Record<number, ResponseConfig>;
+	/** Headers on every response. */
+	headers: ObjectSchema;
+}
+
 /** The OpenAPI 3.1 document for every route registered so far. */
-export function openApiDocument(info: DocumentInfo, securitySchemes: Record<string, JsonSchema>) {
+export function openApiDocument(info: DocumentInfo, securitySchemes: Record<string, JsonSchema>, common: CommonResponses) {
 	const components: Record<string, JsonSchema> = {};
 	const ref = (id: string) => `#/components/schemas/${id}`;
 
@@ -164,20 +172,16 @@ export function openApiDocument(info: DocumentInfo, securitySchemes: Record<stri
 					}
 				: {}),
 			responses: Object.fromEntries(
-				Object.entries(route.responses).map(([status, response]) => [
+				Object.entries({ ...common.responses, ...route.responses }).map(([status, response]) => [
 					status,
 					{
 						description: response.description,
-						...(response.headers
-							? {
-									headers: Object.fromEntries(
-										Object.entries(response.headers.shape).map(([name, field]) => [
-											name,
-											{ schema: toJson(field as z.ZodType, "output") },
-										]),
-									),
-								}
-							: {}),
+						headers: Object.fromEntries(
+							Object.entries({ ...common.headers.shape, ...response.headers?.shape }).map(([name, field]) => {
+								const { description, ...schema } = toJson(field as z.ZodType, "output");
+								return [name, { ...(description ? { description } : {}), schema }];
+							}),
+						),
 						...(response.content
 							? { content: { "application/json": { schema: toJson(response.content["application/json"].schema, "output") } } }
 							: {}),

@@ -2,6 +2,7 @@
 // validate requests, and the helpers that keep every protected route's
 // security and auth errors in it.
 import type { Hono } from "hono";
+import * as z from "zod";
 import type { AppEnv } from "./app-env";
 import { defineRoute, openApiDocument, type RouteConfig } from "./openapi-router";
 import { errorResponse } from "./schemas";
@@ -13,7 +14,10 @@ export function authedRoute<R extends RouteConfig>(route: R) {
 		security: [{ bearerAuth: [] }],
 		responses: {
 			...route.responses,
-			401: errorResponse("Missing, malformed or unknown bearer token (see WWW-Authenticate)"),
+			401: errorResponse(
+				"Missing, malformed or unknown bearer token",
+				z.object({ "WWW-Authenticate": z.string().meta({ example: 'Bearer realm="edge-tasks", error="invalid_token"' }) }),
+			),
 		},
 	});
 }
@@ -24,7 +28,10 @@ export function enqueueRoute<R extends RouteConfig>(route: R) {
 		...route,
 		responses: {
 			...route.responses,
-			429: errorResponse("Too many enqueue requests for this token; see Retry-After"),
+			429: errorResponse(
+				"Too many enqueue requests for this token",
+				z.object({ "Retry-After": z.string().meta({ description: "Seconds until the limit resets", example: "60" }) }),
+			),
 		},
 	});
 }
@@ -41,6 +48,18 @@ export function serveDocs(app: Hono<AppEnv>): void {
 					"Background tasks on Cloudflare Workers. Enqueue a task, get its id at once, read its state and result. Errors share one shape: { error: { code, message, details?, request_id } }.",
 			},
 			{ bearerAuth: { type: "http", scheme: "bearer", description: "One of the tokens in the API_TOKENS secret" } },
+			{
+				responses: {
+					500: errorResponse(
+						"config_error: the Worker's configuration is invalid (the message names the variable); internal_error: anything else, logged with the request id",
+					),
+				},
+				headers: z.object({
+					"X-Request-Id": z
+						.string()
+						.meta({ description: "The request's id (echoed if the client sent one); errors carry it too" }),
+				}),
+			},
 		);
 		return c.json(document);
 	});

@@ -18,9 +18,10 @@ export const errorBody = z
 	})
 	.meta({ id: "Error" });
 
-export const errorResponse = (description: string) => ({
+export const errorResponse = (description: string, headers?: z.ZodObject<z.ZodRawShape>) => ({
 	content: { "application/json": { schema: errorBody } },
 	description,
+	...(headers ? { headers } : {}),
 });
 
 export const taskAccepted = z

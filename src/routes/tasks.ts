@@ -12,15 +12,15 @@ import { TASK_STATES } from "../tasks/states";
 import { getTask } from "../tasks/store";
 
 const taskIdParams = z.object({
-	task_id: z.uuid({ error: "must be a UUID" }),
+	task_id: z.uuid({ error: "must be a UUID" }).meta({ example: "01a211a4-3eb4-76e9-8c2e-67aa8b8942f7" }),
 });
 
 const listQuery = z.object({
-	status: z.enum(TASK_STATES).optional(),
+	status: z.enum(TASK_STATES).optional().meta({ example: "FAILURE" }),
 	name: z.string().min(1).max(200).optional().meta({ example: "send_email" }),
 	created_after: z.iso.datetime({ offset: true }).optional().meta({ example: "2026-11-24T00:00:00Z" }),
-	created_before: z.iso.datetime({ offset: true }).optional(),
-	limit: z.coerce.number().int().min(1).max(100).default(20),
+	created_before: z.iso.datetime({ offset: true }).optional().meta({ example: "2026-11-25T00:00:00Z" }),
+	limit: z.coerce.number().int().min(1).max(100).default(20).meta({ description: "Page size, 1 to 100", example: 50 }),
 	cursor: z.string().max(200).optional().meta({ description: "next_cursor from the previous page" }),
 });
 

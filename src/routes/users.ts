@@ -26,9 +26,14 @@ export const users = createRouter()
 			summary: "Create a user",
 			request: { body: { required: true, content: { "application/json": { schema: createUserBody } } } },
 			responses: {
-				201: { content: { "application/json": { schema: userBody } }, description: "The new user" },
+				201: {
+					content: { "application/json": { schema: userBody } },
+					headers: z.object({ Location: z.string().meta({ example: "/users/1" }) }),
+					description: "The new user",
+				},
 				400: errorResponse("The body is not valid JSON or fails validation"),
 				409: errorResponse("A user with this email exists"),
+				413: errorResponse("The body is larger than MAX_BODY_BYTES"),
 				415: errorResponse("The body is not application/json"),
 			},
 		}),
