@@ -76,7 +76,7 @@ describe("POST /process-users", () => {
 describe("POST /process-users when D1 fails too", () => {
 	it("answers 503 with every task id, saying their state is unknown; the rows stay PENDING for recovery", async () => {
 		vi.spyOn(env.TASKS, "sendBatch").mockRejectedValueOnce(new Error("Queue sendBatch failed"));
-		failD1When((sql) => sql.startsWith('update "tasks" set "status"'));
+		failD1When((sql) => sql.includes("DO UPDATE SET status = 'FAILURE'"));
 		const userIds = [9801, 9802, 9803];
 
 		const res = await postJson("/process-users", { user_ids: userIds, delay_seconds: 3600 });

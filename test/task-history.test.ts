@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { apply } from "../src/tasks/eager";
 import { recoverStuckTasks } from "../src/tasks/recover-stuck-tasks";
-import { getTask, markManyFailed } from "../src/tasks/store";
+import { failNow, getTask } from "../src/tasks/store";
 import { call, claimTask, deliver, failD1When, recorded, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
@@ -69,8 +69,12 @@ describe("task history", () => {
 		await deliver([deadLettered], { queue: "edge-tasks-dev-dlq" });
 		const [a, b] = [await recorded("process_user_data", { user_id: 1 }), await recorded("process_user_data", { user_id: 2 })];
 		const db = testContext().db;
-		const [first, ...more] = markManyFailed(db, [a.id, b.id], "enqueue failed: queue down");
-		if (first) await db.batch([first, ...more]);
+		const error = "enqueue failed: queue down";
+		const enqueuedAt = new Date();
+		await failNow(db, [
+			{ id: a.id, name: a.name, payload: { user_id: 1 }, enqueuedAt, error },
+			{ id: b.id, name: b.name, payload: { user_id: 2 }, enqueuedAt, error },
+		]);
 
 		const entries = async (id: string) =>
 			(await getTask(db, id))?.history.map(({ attempt, status, error }) => ({ attempt, status, error }));

@@ -17,6 +17,7 @@ import {
 	withTimeout,
 } from "./define";
 import { type Envelope, envelopeSchema } from "./envelope";
+import { MAX_DELAY_SECONDS } from "./producer";
 import { type Registry, registry } from "./registry";
 import {
 	type BatchStatement,
@@ -44,8 +45,6 @@ export type Decision =
 	| { outcome: "skipped" | "rejected"; ack: true; reason: string };
 
 const MAX_LOGGED_BODY = 512;
-// Queues will not delay a message longer than this.
-const MAX_QUEUE_DELAY_SECONDS = 43_200;
 // A queue consumer invocation may run for 15 minutes of wall time.
 const MAX_LEASE_SECONDS = 900;
 
@@ -69,7 +68,7 @@ async function persistently(
 	return write();
 }
 
-const clampDelay = (seconds: number) => Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.ceil(seconds)));
+const clampDelay = (seconds: number) => Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(seconds)));
 
 /** The raw body as a short string for logs: poison can be arbitrarily large. */
 export function truncatedBody(body: unknown): string {

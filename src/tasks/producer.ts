@@ -22,7 +22,7 @@ import { errorMessage, type Logger } from "../log";
 import { type Json, parseInput, type TaskDefinition } from "./define";
 import type { Envelope } from "./envelope";
 import { newTaskId } from "./ids";
-import { failNow, insertPending, insertPendingMany, markManyFailed, type NewTask } from "./store";
+import { failNow, insertPending, insertPendingMany, type NewTask } from "./store";
 
 /** The error of a task whose message never reached the queue. */
 const ENQUEUE_FAILED = "enqueue failed: ";
@@ -70,7 +70,7 @@ export interface TaskProducer {
 	 * sent. It counts tasks enqueued without a row, which D1 cannot see.
 	 */
 	backlog(): Promise<Backlog>;
-	/** Sends messages again for tasks already recorded (stuck-task recovery); at most 100. */
+	/** Sends messages again for tasks already recorded (stuck-task recovery), in sendBatch-sized parts. */
 	resend(envelopes: Envelope[]): Promise<void>;
 	/**
 	 * One task per input, all recorded in one D1 transaction; ids in input order.
@@ -202,16 +202,13 @@ export function createTaskProducer(db: Database, queue: Queue<Envelope>, config:
 						unsent: unsent.length,
 						error: errorMessage(err),
 					});
+					const error = `${ENQUEUE_FAILED}${errorMessage(err)}`;
+					const failed = unsent.map(({ id, name, payload }) => ({ id, name, payload, enqueuedAt: now, error }));
 					const recordedFailure = await bestEffort(
 						log,
-						unsent.map((row) => row.id),
+						failed.map((t) => t.id),
 						async () => {
-							const [firstUpdate, ...moreUpdates] = markManyFailed(
-								db,
-								unsent.map((row) => row.id),
-								`${ENQUEUE_FAILED}${errorMessage(err)}`,
-							);
-							if (firstUpdate) await db.batch([firstUpdate, ...moreUpdates]);
+							await failNow(db, failed, now);
 							// With nothing on the queue the key is released, as for one task, so
 							// the client can retry with it. Once some tasks are on the queue, a
 							// retry under the key must not send them again: the key stays, and

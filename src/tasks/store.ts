@@ -78,19 +78,6 @@ export function markFailure(db: Database, id: string, error: string, now = new D
 	);
 }
 
-/** Fails many unfinished tasks at once, e.g. those whose messages were never sent. */
-export function markManyFailed(db: Database, ids: string[], error: string, now = new Date()) {
-	// 90 ids, 4 SET values, 2 history values and 3 allowed source states: 99,
-	// within D1's 100 bound parameters per statement.
-	const history = appendHistory({ attempt: sql`${tasks.attempts}`, at: now, status: "FAILURE", error, delaySeconds: null });
-	return chunk(ids, 90).map((part) =>
-		db
-			.update(tasks)
-			.set({ status: "FAILURE", error, finishedAt: now, updatedAt: now, history })
-			.where(and(inArray(tasks.id, part), inArray(tasks.status, sourcesOf("FAILURE")))),
-	);
-}
-
 /** Revokes a task that has not started: the consumer will ack its message without running it. */
 export function revoke(db: Database, id: string, now = new Date()) {
 	return first(transition(db, id, "REVOKED", { finishedAt: now, nextAttemptAt: null, error: "revoked" }, now));
@@ -303,10 +290,11 @@ const FAIL_UNRUNNABLE = `
 	RETURNING id`;
 
 /**
- * Fails tasks that will never run (dead-lettered, poison, never sent),
- * creating the row when the task was enqueued without one. Final tasks, and
- * tasks a run holds a live lease on, are left alone. Returns the statement, to run alone or in a batch; its rows are
- * the ids it failed.
+ * Fails tasks that will never run (dead-lettered, poison, never sent), in one
+ * statement however many, creating the row when the task was enqueued without
+ * one. Final tasks, and tasks a run holds a live lease on, are left alone.
+ * Returns the statement, to run alone or in a batch; its rows are the ids it
+ * failed.
  */
 export function failUnrunnable(db: Database, list: readonly Unrunnable[], now: Date): BatchStatement {
 	const json = JSON.stringify(
