@@ -14,21 +14,26 @@ import { onError } from "./http/errors";
 import { answerMethodNotAllowed } from "./http/method-not-allowed";
 import { context, limitBody, requestLog } from "./http/middleware";
 import { serveDocs } from "./http/openapi";
+import { oncePer } from "./once-per";
 import { enqueue } from "./routes/enqueue";
 import { health } from "./routes/health";
 import { tasks } from "./routes/tasks";
 import { users } from "./routes/users";
 
-/** CORS only for the origins the environment lists; none by default. */
-const corsFromConfig: MiddlewareHandler<AppEnv> = (c, next) => {
-	const origins = c.var.ctx.config.corsOrigins;
-	if (origins.length === 0) return next();
-	return cors({
+// One cors middleware per list of origins (the config's), not one per request.
+const corsOf = oncePer((origins: readonly string[]) =>
+	cors({
 		origin: [...origins],
 		allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
 		exposeHeaders: ["Location", "Retry-After", "X-Request-Id"],
 		maxAge: 600,
-	})(c, next);
+	}),
+);
+
+/** CORS only for the origins the environment lists; none by default. */
+const corsFromConfig: MiddlewareHandler<AppEnv> = (c, next) => {
+	const origins = c.var.ctx.config.corsOrigins;
+	return origins.length === 0 ? next() : corsOf(origins)(c, next);
 };
 
 export function createApp() {

@@ -5,6 +5,7 @@ import { type Config, parseConfig } from "./config";
 import { createDb, type Database } from "./db/client";
 import { createLogger, type LogFields, type Logger } from "./log";
 import { createMailer, type Mailer } from "./mail/mailer";
+import { oncePer } from "./once-per";
 import { createTaskProducer, type TaskProducer } from "./tasks/producer";
 
 export interface AppContext {
@@ -17,19 +18,6 @@ export interface AppContext {
 	readonly enqueueLimiter: RateLimit;
 	/** Per-address limiter for dashboard sign-in attempts. */
 	readonly loginLimiter: RateLimit;
-}
-
-/** Computes f(key) once per key object, for as long as the key lives. */
-function oncePer<K extends object, V>(f: (key: K) => V): (key: K) => V {
-	const cache = new WeakMap<K, V>();
-	return (key) => {
-		let value = cache.get(key);
-		if (value === undefined) {
-			value = f(key);
-			cache.set(key, value);
-		}
-		return value;
-	};
 }
 
 // env and its bindings are the same objects for the isolate's lifetime.

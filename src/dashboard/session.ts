@@ -5,9 +5,8 @@
 // API_TOKENS ends every session made with it.
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
-import type { Config } from "../config";
 import type { AppEnv } from "../http/app-env";
-import { tokenId } from "../http/auth";
+import { configuredTokenIds, tokenId } from "../http/auth";
 
 /** Sent as __Host-edge_tasks_session. */
 const COOKIE = "edge_tasks_session";
@@ -21,18 +20,6 @@ const HOME = "/dashboard";
 export interface Session {
 	tokenId: string;
 	expiresAt: number;
-}
-
-// Token ids of the configured tokens, hashed once per configuration.
-const tokenIds = new WeakMap<Config, Promise<ReadonlySet<string>>>();
-
-function configuredTokenIds(config: Config): Promise<ReadonlySet<string>> {
-	let ids = tokenIds.get(config);
-	if (!ids) {
-		ids = Promise.all(config.apiTokens.map(tokenId)).then((list) => new Set(list));
-		tokenIds.set(config, ids);
-	}
-	return ids;
 }
 
 export async function startSession(c: Context<AppEnv>, token: string, now = Date.now()): Promise<void> {
@@ -54,7 +41,7 @@ export async function readSession(c: Context<AppEnv>, now = Date.now()): Promise
 	if (!match?.[1] || !match[2]) return undefined;
 	const session = { tokenId: match[1], expiresAt: Number(match[2]) };
 	if (session.expiresAt <= now) return undefined;
-	if (!(await configuredTokenIds(config)).has(session.tokenId)) return undefined;
+	if (!(await configuredTokenIds(config.apiTokens)).has(session.tokenId)) return undefined;
 	return session;
 }
 

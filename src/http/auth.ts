@@ -3,6 +3,7 @@
 // logged.
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../errors";
+import { oncePer } from "../once-per";
 import type { AppEnv } from "./app-env";
 
 const challenge = (error?: string) => ({
@@ -40,18 +41,14 @@ async function matchesAnyHash(presented: ArrayBuffer, tokens: readonly string[])
 	return accepted;
 }
 
-// The configured tokens are the same for the isolate's lifetime (the frozen
-// config's array): hash them once, not on every request.
-const configured = new WeakMap<readonly string[], Promise<ArrayBuffer[]>>();
+// The configured tokens are the frozen config's array: hashed once, not on
+// every request.
+const hashesOf = oncePer((tokens: readonly string[]) => Promise.all(tokens.map(hashToken)));
 
-function hashesOf(tokens: readonly string[]): Promise<ArrayBuffer[]> {
-	let hashes = configured.get(tokens);
-	if (!hashes) {
-		hashes = Promise.all(tokens.map(hashToken));
-		configured.set(tokens, hashes);
-	}
-	return hashes;
-}
+/** The ids of the configured tokens (a session names the token it signed in with). */
+export const configuredTokenIds = oncePer(
+	async (tokens: readonly string[]): Promise<ReadonlySet<string>> => new Set((await hashesOf(tokens)).map(idOf)),
+);
 
 /** A stable, non-reversible name for a token, for logs and rate-limit keys. */
 export async function tokenId(token: string): Promise<string> {

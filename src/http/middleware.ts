@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Config } from "../config";
 import { createContext } from "../context";
 import { AppError } from "../errors";
+import { oncePer } from "../once-per";
 import type { AppEnv } from "./app-env";
 
 /** Builds the request's AppContext once; handlers read it from c.var.ctx. */
@@ -33,23 +34,17 @@ export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 // One bodyLimit middleware per config (the config is the isolate's), not one
 // built on every request.
-const bodyLimits = new WeakMap<Config, MiddlewareHandler>();
+const bodyLimitOf = oncePer((config: Config) =>
+	bodyLimit({
+		maxSize: config.maxBodyBytes,
+		onError: () => {
+			throw new AppError(413, "payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`);
+		},
+	}),
+);
 
 /** 413 as soon as the body passes the configured size, before it is read whole. */
-export const limitBody: MiddlewareHandler<AppEnv> = (c, next) => {
-	const { config } = c.var.ctx;
-	let limit = bodyLimits.get(config);
-	if (!limit) {
-		limit = bodyLimit({
-			maxSize: config.maxBodyBytes,
-			onError: () => {
-				throw new AppError(413, "payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`);
-			},
-		});
-		bodyLimits.set(config, limit);
-	}
-	return limit(c, next);
-};
+export const limitBody: MiddlewareHandler<AppEnv> = (c, next) => bodyLimitOf(c.var.ctx.config)(c, next);
 
 // The limiter's window, from wrangler.toml; it does not report time left.
 const RATE_LIMIT_PERIOD_SECONDS = 60;

@@ -53,7 +53,6 @@ export const recoverStuckTasks = defineTask({
 		// a task in the meantime is left alone. All of them go to D1 in one batch:
 		// recovery may find hundreds of tasks, and each D1 call is a subrequest.
 		const moves = stuck.map((task) => {
-			// Each move holds only if the task is still as read above.
 			const unchanged: SQL | undefined =
 				task.status === "STARTED"
 					? and(eq(tasks.status, "STARTED"), lte(tasks.leaseExpiresAt, now))
