@@ -10,8 +10,7 @@ import { configuredTokenIds, tokenId } from "../http/auth";
 
 /** Sent as __Host-edge_tasks_session. */
 const COOKIE = "edge_tasks_session";
-export const SESSION_COOKIE_NAME = `__Host-${COOKIE}`;
-export const SESSION_SECONDS = 8 * 3600;
+const SESSION_SECONDS = 8 * 3600;
 const cookieOptions = { prefix: "host", path: "/", secure: true, httpOnly: true, sameSite: "Strict" } as const;
 
 export const LOGIN_PATH = "/dashboard/login";

@@ -4,6 +4,7 @@ import { and, desc, eq, gte, lt, lte, or, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type TaskRow, tasks } from "../db/schema";
 import { AppError } from "../errors";
+import { Base64 } from "../shims/base64";
 import type { TaskState } from "./states";
 
 export interface TaskFilter {
@@ -42,12 +43,7 @@ export async function listTasks(db: Database, filter: TaskFilter): Promise<TaskP
 	return { tasks: page, nextCursor: rows.length > filter.limit && last ? encodeCursor(last) : null };
 }
 
-function encodeCursor(row: TaskRow): string {
-	return btoa(JSON.stringify([row.createdAt.getTime(), row.id]))
-		.replaceAll("+", "-")
-		.replaceAll("/", "_")
-		.replace(/=+$/, "");
-}
+const encodeCursor = (row: TaskRow): string => Base64.encodeURI(JSON.stringify([row.createdAt.getTime(), row.id]));
 
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 	try {

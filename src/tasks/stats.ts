@@ -105,6 +105,8 @@ export async function loadOverview(db: Database, now: Date, range: Range, names:
 	]);
 
 	const perName = new Map(byName.map((r) => [r.name, { name: r.name, hour: r.hour, day: r.day, failedHour: 0, failedDay: 0 }]));
+	// Failures are counted for every name, so a poison message's unknown task
+	// shows too: every task under such a name failed, so its failures are its totals.
 	for (const r of failedByName) {
 		const row = perName.get(r.name) ?? { name: r.name, hour: r.hour, day: r.day, failedHour: 0, failedDay: 0 };
 		perName.set(r.name, { ...row, failedHour: r.hour, failedDay: r.day });
