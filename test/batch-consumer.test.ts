@@ -42,10 +42,20 @@ describe("D1 round trips per batch (counted at the binding)", () => {
 	});
 
 	it("100 emails: claim, the sends recorded as effects, outcomes", async () => {
+		const send = vi.spyOn(env.MAILER, "send");
 		const bodies = Array.from({ length: 100 }, (_, i) => email(i));
 		const { result, counts } = await counted(bodies);
 		expect(result.explicitAcks).toHaveLength(100);
 		expect(counts.roundTrips).toBe(3);
+		expect(send).toHaveBeenCalledTimes(100);
+		const ids = JSON.stringify(bodies.map((body) => body.id));
+		const recorded = await env.DB.prepare(
+			`SELECT (SELECT count(*) FROM tasks WHERE status = 'SUCCESS' AND id IN (SELECT value FROM json_each(?1))) AS succeeded,
+				(SELECT count(*) FROM task_effects WHERE key = 'email' AND task_id IN (SELECT value FROM json_each(?1))) AS effects`,
+		)
+			.bind(ids)
+			.first();
+		expect(recorded).toEqual({ succeeded: 100, effects: 100 });
 	});
 
 	it("a redelivered batch of finished tasks costs one round trip and runs nothing", async () => {

@@ -184,9 +184,14 @@ describe("recover_stuck_tasks", () => {
 
 		expect(counts.roundTrips).toBe(2);
 		expect(result.redelivered + result.failed).toBeGreaterThanOrEqual(30);
+		// Within its retry limit a task is sent again; past it (9 attempts), it fails.
+		const outcomes = { RETRY: 0, FAILURE: 0 };
 		for (const task of stuck) {
-			expect(["RETRY", "FAILURE"]).toContain((await getTask(testContext().db, task.id))?.status);
+			const row = await getTask(testContext().db, task.id);
+			expect(row?.status).toBe(row?.attempts === 9 ? "FAILURE" : "RETRY");
+			if (row?.status === "RETRY" || row?.status === "FAILURE") outcomes[row.status]++;
 		}
+		expect(outcomes).toEqual({ RETRY: 15, FAILURE: 15 });
 	});
 
 	it("fails a task past its retry limit with a clear reason instead of redelivering it", async () => {

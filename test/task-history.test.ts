@@ -27,6 +27,7 @@ describe("task history", () => {
 			delays.push(retried[0]?.delaySeconds);
 		}
 
+		expect(delays).toEqual([5, 10, 20, 40, 80, undefined]);
 		const task = await getTask(testContext().db, envelope.id);
 		expect(task?.status).toBe("FAILURE");
 		expect(task?.history.map(({ at: _, ...entry }) => entry)).toEqual([
@@ -34,7 +35,7 @@ describe("task history", () => {
 				attempt,
 				status: "RETRY",
 				error: `upstream timeout #${attempt}`,
-				delaySeconds: delays[i],
+				delaySeconds: [5, 10, 20, 40, 80][i],
 			})),
 			{ attempt: 6, status: "FAILURE", error: "upstream timeout #6", delaySeconds: null },
 		]);
