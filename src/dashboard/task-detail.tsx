@@ -6,10 +6,8 @@ import * as z from "zod";
 import type { TaskRow } from "../db/schema";
 import { notFound } from "../errors";
 import type { AppEnv } from "../http/app-env";
-import { unseenSince } from "../tasks/ids";
-import { retryTask, revokeTask } from "../tasks/manage";
+import { readTask, retryTask, revokeTask } from "../tasks/manage";
 import { isFinal } from "../tasks/states";
-import { getTask, UNKNOWN_NAME } from "../tasks/store";
 import { displayName, displayPayload, formatDuration, prettyJson, StateBadge, Time } from "./format";
 import { Layout } from "./layout";
 import { RefreshToggle } from "./refresh";
@@ -145,36 +143,10 @@ function taskId(raw: string): string {
 
 export const taskDetail = new Hono<AppEnv>();
 
-/**
- * A task still on the queue has no row until a consumer claims it; the page
- * shows it as the API does: PENDING, known by its id and when it was minted.
- */
-function unseenRow(id: string, minted: Date): TaskRow {
-	return {
-		id,
-		name: UNKNOWN_NAME,
-		payload: null,
-		status: "PENDING",
-		result: null,
-		error: null,
-		attempts: 0,
-		createdAt: minted,
-		startedAt: null,
-		finishedAt: null,
-		updatedAt: minted,
-		leaseExpiresAt: null,
-		nextAttemptAt: null,
-		dueAt: minted,
-		retryOf: null,
-		recoveries: 0,
-		history: [],
-	};
-}
-
 taskDetail.get("/:id", async (c) => {
 	const id = taskId(c.req.param("id"));
-	const minted = unseenSince(id, c.var.ctx.config);
-	const task = (await getTask(c.var.ctx.db, id)) ?? (minted && unseenRow(id, minted));
+	// A task still on the queue shows as the API shows it: PENDING, by its id.
+	const task = await readTask(c.var.ctx, id);
 	if (!task) throw notFound("Task");
 	const notice = c.req.query("notice");
 	return c.html(

@@ -94,26 +94,6 @@ export function toTaskBody(row: TaskRow): z.infer<typeof taskBody> {
 	};
 }
 
-/** A task on the queue that no consumer has seen: all we know is its id. */
-export function unseenTaskBody(id: string, mintedAt: Date): z.infer<typeof taskBody> {
-	const created = mintedAt.toISOString();
-	return {
-		task_id: id,
-		name: null,
-		status: "PENDING",
-		result: null,
-		error: null,
-		attempts: 0,
-		created_at: created,
-		started_at: null,
-		finished_at: null,
-		due_at: created,
-		next_attempt_at: null,
-		retry_of: null,
-		history: [],
-	};
-}
-
 export const userBody = z
 	.object({
 		id: z.number().int().meta({ example: 42 }),

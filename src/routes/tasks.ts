@@ -4,12 +4,10 @@ import * as z from "zod";
 import { notFound } from "../errors";
 import { createRouter } from "../http/app-env";
 import { authedRoute } from "../http/openapi";
-import { acceptedResponse, errorResponse, taskBody, toTaskBody, unseenTaskBody } from "../http/schemas";
-import { unseenSince } from "../tasks/ids";
+import { acceptedResponse, errorResponse, taskBody, toTaskBody } from "../http/schemas";
 import { listTasks } from "../tasks/list";
-import { retryTask, revokeTask } from "../tasks/manage";
+import { readTask, retryTask, revokeTask } from "../tasks/manage";
 import { TASK_STATES } from "../tasks/states";
-import { getTask } from "../tasks/store";
 
 const taskIdParams = z.object({
 	task_id: z.uuid({ error: "must be a UUID" }).meta({ example: "01a211a4-3eb4-76e9-8c2e-67aa8b8942f7" }),
@@ -75,13 +73,9 @@ tasks.openapi(
 		},
 	}),
 	async (c) => {
-		const { task_id } = c.req.valid("param");
-		const { db, config } = c.var.ctx;
-		const row = await getTask(db, task_id);
-		if (row) return c.json(toTaskBody(row), 200);
-		const minted = unseenSince(task_id, config);
-		if (!minted) throw notFound("Task");
-		return c.json(unseenTaskBody(task_id, minted), 200);
+		const row = await readTask(c.var.ctx, c.req.valid("param").task_id);
+		if (!row) throw notFound("Task");
+		return c.json(toTaskBody(row), 200);
 	},
 );
 

@@ -1,12 +1,44 @@
-// Revoking and retrying a task on a client's request: Celery's `revoke` and
-// Flower's retry button. The API and the dashboard both call these, so both
-// refuse the same moves with the same errors.
+// Reading, revoking and retrying a task on a client's request: Celery's
+// AsyncResult, `revoke` and Flower's retry button. The API and the dashboard
+// both call these, so both answer alike and refuse the same moves with the
+// same errors.
 import type { AppContext } from "../context";
 import type { TaskRow } from "../db/schema";
 import { AppError, notFound } from "../errors";
 import { unseenSince } from "./ids";
 import { registry } from "./registry";
 import { getTask, revoke, revokeUnseen, UNKNOWN_NAME } from "./store";
+
+/**
+ * The task's row, or for a task still on the queue with no row yet (enqueued
+ * without one, within the queue's retention), a PENDING placeholder known only
+ * by its id and when that id was minted. Undefined if unknown.
+ */
+export async function readTask(ctx: AppContext, id: string): Promise<TaskRow | undefined> {
+	const row = await getTask(ctx.db, id);
+	if (row) return row;
+	const minted = unseenSince(id, ctx.config);
+	if (!minted) return undefined;
+	return {
+		id,
+		name: UNKNOWN_NAME,
+		payload: null,
+		status: "PENDING",
+		result: null,
+		error: null,
+		attempts: 0,
+		createdAt: minted,
+		startedAt: null,
+		finishedAt: null,
+		updatedAt: minted,
+		leaseExpiresAt: null,
+		nextAttemptAt: null,
+		dueAt: minted,
+		retryOf: null,
+		recoveries: 0,
+		history: [],
+	};
+}
 
 /**
  * A PENDING or RETRY task becomes REVOKED, as does one still on the queue with
