@@ -6,15 +6,18 @@ import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import type { ContextOf } from "./context";
 import { dashboard } from "./dashboard";
+import { isDashboardPath, renderErrorPage } from "./dashboard/error-page";
+import { oncePer } from "./engine";
 import { notFound } from "./errors";
-import { type AppEnv, createRouter } from "./http/app-env";
+import type { AppEnv } from "./http/app-env";
 import { requireToken } from "./http/auth";
-import { onError } from "./http/errors";
+import { errorHandler } from "./http/errors";
 import { answerMethodNotAllowed } from "./http/method-not-allowed";
-import { context, limitBody, requestLog } from "./http/middleware";
+import { contextFrom, limitBody, requestLog } from "./http/middleware";
 import { serveDocs } from "./http/openapi";
-import { oncePer } from "./once-per";
+import { createRouter } from "./http/openapi-router";
 import { enqueue } from "./routes/enqueue";
 import { health } from "./routes/health";
 import { tasks } from "./routes/tasks";
@@ -36,13 +39,14 @@ const corsFromConfig: MiddlewareHandler<AppEnv> = (c, next) => {
 	return origins.length === 0 ? next() : corsOf(origins)(c, next);
 };
 
-export function createApp() {
+/** The Hono app; `contextOf` builds each request's AppContext (engine.context). */
+export function createApp(contextOf: ContextOf) {
 	const app = createRouter();
 	app.use(requestId({ headerName: "X-Request-Id" }));
 	app.use(requestLog);
 	// Defaults only: a sub-app may set its own (the dashboard's CSP and referrer policy).
 	app.use(secureHeaders({ overwrite: false }));
-	app.use(context);
+	app.use(contextFrom(contextOf));
 	app.use(corsFromConfig);
 	app.use(limitBody);
 
@@ -64,6 +68,9 @@ export function createApp() {
 	app.notFound(() => {
 		throw notFound("Route");
 	});
-	app.onError(onError);
+	// Under /dashboard an error is a page; elsewhere the JSON error body.
+	app.onError(
+		errorHandler((c, error, headers) => (isDashboardPath(c.req.path) ? renderErrorPage(c, error, headers) : undefined)),
+	);
 	return app;
 }

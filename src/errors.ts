@@ -1,5 +1,7 @@
-// The one error class. Every failure a client sees is an AppError with a
-// machine-readable code, rendered by the app's onError as one JSON shape.
+// The app's HTTP error class. A failure of the HTTP layer (auth, rate limit,
+// validation) is an AppError with a status and a machine-readable code; the
+// engine's domain errors get theirs in src/http/errors.ts. Both are rendered
+// by the app's onError as one JSON shape.
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
@@ -15,6 +17,7 @@ export type ErrorCode =
 	| "method_not_allowed"
 	| "conflict"
 	| "idempotency_key_reused"
+	| "unknown_task"
 	| "queue_unavailable"
 	| "config_error"
 	| "internal_error";

@@ -1,13 +1,26 @@
-// The Worker entry: HTTP API on fetch, the task consumer on queue, periodic
-// tasks on scheduled.
+// The Worker entry and the one place the app and the engine meet: the engine
+// gets the app's tasks, schedules and context factory; the app's HTTP API gets
+// the engine's contexts. fetch serves the API, queue consumes the tasks,
+// scheduled fires the periodic ones.
 import { createApp } from "./app";
-import { runSchedule } from "./scheduled";
-import { consumeBatch } from "./tasks/consumer";
+import type { AppContext } from "./context";
+import { createContext } from "./context";
+import { createEngine, type EngineOptions } from "./engine";
+import { schedules, tasks } from "./tasks";
 
-const app = createApp();
+export const engineOptions: EngineOptions<Env, AppContext> = {
+	tasks,
+	schedules,
+	bindings: (env) => ({ db: env.DB, queue: env.TASKS, vars: env, logFields: { app_env: env.APP_ENV } }),
+	context: createContext,
+};
+
+export const engine = createEngine(engineOptions);
+
+const app = createApp(engine.context);
 
 export default {
 	fetch: app.fetch,
-	queue: (batch, env) => consumeBatch(batch, env),
-	scheduled: (controller, env) => runSchedule(controller, env),
+	queue: engine.consume,
+	scheduled: engine.scheduled,
 } satisfies ExportedHandler<Env, unknown>;

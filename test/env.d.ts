@@ -2,6 +2,8 @@
 declare namespace Cloudflare {
 	interface Env {
 		TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+		/** A queue with no consumer, for the engine's stand-in tasks (test/engine/). */
+		ENGINE_TEST_QUEUE: Queue;
 	}
 }
 

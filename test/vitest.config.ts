@@ -31,6 +31,10 @@ export default defineConfig(async () => ({
 				},
 				// Deliver enqueued messages to the consumer quickly.
 				queueConsumers: { "edge-tasks-dev": { maxBatchTimeout: 0.05 } },
+				// The engine's own tests enqueue stand-in tasks here: a real queue that
+				// nothing consumes, so the app's consumer never sees them; the tests
+				// deliver batches to their stand-in engine by hand.
+				queueProducers: { ENGINE_TEST_QUEUE: { queueName: "edge-tasks-engine-test" } },
 			},
 		}),
 	],

@@ -2,7 +2,7 @@
 // library, no script. Colours come from the stylesheet (classes, not style
 // attributes, which the CSP forbids); each chart has a title and a summary for
 // screen readers, and the numbers are also in a table below it.
-import type { Bucket } from "../tasks/stats";
+import type { Bucket } from "../engine";
 import { formatCount, formatTime } from "./format";
 
 const W = 960;

@@ -1,7 +1,8 @@
 // Errors under /dashboard are pages for people: the same status, code and
-// message the API would put in its JSON body, as HTML. onError picks this by path.
+// message the API would put in its JSON body, as HTML. The app's onError picks
+// this by path.
 import type { Context } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ErrorFacts } from "../http/errors";
 import { Layout } from "./layout";
 
 export const isDashboardPath = (path: string) => path === "/dashboard" || path.startsWith("/dashboard/");
@@ -16,14 +17,6 @@ const titles: Partial<Record<number, string>> = {
 	429: "Too many requests",
 	503: "Unavailable",
 };
-
-export interface ErrorFacts {
-	status: ContentfulStatusCode;
-	code: string;
-	message: string;
-	details?: unknown;
-	requestId?: string | undefined;
-}
 
 function problems(details: unknown): { path: string; message: string }[] {
 	if (!Array.isArray(details)) return [];

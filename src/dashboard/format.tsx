@@ -1,9 +1,7 @@
 // Small pieces every dashboard page shows the same way: times (UTC, with a
 // machine-readable <time>), durations, state badges, counts, and payloads cut
 // down to what fits on a page.
-import type { Json } from "../tasks/define";
-import type { TaskState } from "../tasks/states";
-import { UNKNOWN_NAME } from "../tasks/store";
+import { type Json, type TaskState, UNKNOWN_NAME } from "../engine";
 
 /** 2026-11-24 12:00:05 UTC */
 export function formatTime(date: Date): string {

@@ -2,12 +2,10 @@
 // drains. One D1 batch (src/tasks/stats.ts) plus the latest failures.
 import { Hono } from "hono/tiny";
 import * as z from "zod";
+import { type Backlog, errorMessage, type Overview, RANGES, type Range } from "../engine";
 import { AppError } from "../errors";
 import type { AppEnv } from "../http/app-env";
-import { errorMessage } from "../log";
-import type { Backlog } from "../tasks/producer";
-import { registry } from "../tasks/registry";
-import { loadOverview, type Overview, RANGES, type Range } from "../tasks/stats";
+
 import { FailureRateChart, failureRate, formatRate, ThroughputChart } from "./chart";
 import { displayName, formatCount, formatDuration, StateBadge, Time } from "./format";
 import { Layout } from "./layout";
@@ -222,7 +220,7 @@ overview.get("/", async (c) => {
 	}
 	const { ctx } = c.var;
 	const [data, backlog] = await Promise.all([
-		loadOverview(ctx.db, new Date(), parsed.data, [...registry.keys()]),
+		ctx.tasks.overview(parsed.data),
 		// Tasks that run now have no row until a consumer claims them: the queue
 		// itself is the backlog signal. The page still renders without it.
 		ctx.tasks.backlog().catch((err: unknown) => {

@@ -1,13 +1,11 @@
 // One task: its state and timeline (created, due, each failed attempt with its
 // error and delay, started, finished), result or error, and payload; and the
-// revoke and retry buttons, which run the API's own revokeTask / retryTask.
+// revoke and retry buttons, which run the same engine calls as the API's.
 import { Hono } from "hono/tiny";
 import * as z from "zod";
-import type { TaskRow } from "../db/schema";
+import { isFinal, type TaskRow } from "../engine";
 import { notFound } from "../errors";
 import type { AppEnv } from "../http/app-env";
-import { readTask, retryTask, revokeTask } from "../tasks/manage";
-import { isFinal } from "../tasks/states";
 import { displayName, displayPayload, formatDuration, prettyJson, StateBadge, Time } from "./format";
 import { Layout } from "./layout";
 import { RefreshToggle } from "./refresh";
@@ -146,7 +144,7 @@ export const taskDetail = new Hono<AppEnv>();
 taskDetail.get("/:id", async (c) => {
 	const id = taskId(c.req.param("id"));
 	// A task still on the queue shows as the API shows it: PENDING, by its id.
-	const task = await readTask(c.var.ctx, id);
+	const task = await c.var.ctx.tasks.get(id);
 	if (!task) throw notFound("Task");
 	const notice = c.req.query("notice");
 	return c.html(
@@ -171,11 +169,11 @@ taskDetail.get("/:id", async (c) => {
 
 taskDetail.post("/:id/revoke", async (c) => {
 	const id = taskId(c.req.param("id"));
-	await revokeTask(c.var.ctx, id);
+	await c.var.ctx.tasks.revoke(id);
 	return c.redirect(`/dashboard/tasks/${id}?notice=revoked`, 303);
 });
 
 taskDetail.post("/:id/retry", async (c) => {
-	const id = await retryTask(c.var.ctx, taskId(c.req.param("id")));
+	const id = await c.var.ctx.tasks.retry(taskId(c.req.param("id")));
 	return c.redirect(`/dashboard/tasks/${id}?notice=retried`, 303);
 });

@@ -1,13 +1,11 @@
 // The task list: filter by state, task name and creation time, newest first,
-// a page at a time. Served by listTasks, the same query as GET /tasks, so the
+// a page at a time. Served by the same engine call as GET /tasks, so the
 // same keyset cursor pages through it.
 import { Hono } from "hono/tiny";
 import * as z from "zod";
+import { TASK_STATES, type TaskFilter } from "../engine";
 import { AppError } from "../errors";
 import type { AppEnv } from "../http/app-env";
-import { listTasks, type TaskFilter } from "../tasks/list";
-import { registry } from "../tasks/registry";
-import { TASK_STATES } from "../tasks/states";
 import { displayName, StateBadge, Time } from "./format";
 import { Layout } from "./layout";
 import { RefreshToggle } from "./refresh";
@@ -71,10 +69,10 @@ const SelectField = ({ id, name, label, any, options, selected }: SelectProps) =
 	</div>
 );
 
-const FilterForm = ({ filters }: { filters: Filters }) => (
+const FilterForm = ({ filters, names }: { filters: Filters; names: readonly string[] }) => (
 	<form class="filters" method="get" action="/dashboard/tasks" aria-label="Filter tasks">
 		<SelectField id="f-status" name="status" label="State" any="Any state" options={TASK_STATES} selected={filters.status} />
-		<SelectField id="f-name" name="name" label="Task" any="Any task" options={[...registry.keys()]} selected={filters.name} />
+		<SelectField id="f-name" name="name" label="Task" any="Any task" options={names} selected={filters.name} />
 		<div class="field">
 			<label for="f-from">Created from (UTC)</label>
 			<input id="f-from" name="from" type="datetime-local" value={inputValue(filters.from)} />
@@ -115,14 +113,14 @@ tasksList.get("/", async (c) => {
 		limit: PAGE_SIZE,
 		cursor: filters.cursor,
 	};
-	const page = await listTasks(c.var.ctx.db, filter);
+	const page = await c.var.ctx.tasks.list(filter);
 	return c.html(
 		<Layout title="Tasks" section="tasks">
 			<div class="toolbar">
 				<h1>Tasks</h1>
 				<RefreshToggle />
 			</div>
-			<FilterForm filters={filters} />
+			<FilterForm filters={filters} names={c.var.ctx.tasks.names} />
 			<div id="live">
 				{page.tasks.length === 0 ? (
 					<p>No tasks match these filters.</p>

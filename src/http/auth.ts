@@ -2,8 +2,8 @@
 // compared in constant time, and only a short hash of it (the token id) is ever
 // logged.
 import type { MiddlewareHandler } from "hono";
+import { oncePer } from "../engine";
 import { AppError } from "../errors";
-import { oncePer } from "../once-per";
 import type { AppEnv } from "./app-env";
 
 const challenge = (error?: string) => ({

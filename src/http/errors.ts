@@ -1,15 +1,14 @@
 // Turns every failure into the one error body:
 //   { "error": { "code", "message", "details"?, "request_id" } }
-// or, under /dashboard, the same facts as an HTML page.
-// Unknown errors are logged and answered with a generic 500: nothing leaks.
+// (or, where the app asks, a page: the dashboard's). The engine's domain
+// errors get their statuses here, in one table. Unknown errors are logged and
+// answered with a generic 500: nothing leaks.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { core } from "zod";
-import { ConfigError } from "../config";
-import { isDashboardPath, renderErrorPage } from "../dashboard/error-page";
+import { createLogger, EngineError, type EngineErrorKind, errorMessage } from "../engine";
 import { AppError, type ErrorCode } from "../errors";
-import { createLogger, errorMessage } from "../log";
 
 /** Hook for the request validators: a failed validation throws, onError renders. */
 export function validationHook(
@@ -26,6 +25,20 @@ export function validationHook(
 
 type ZodIssue = core.$ZodIssue;
 
+/** What the engine's errors mean over HTTP. */
+const engineErrors: Record<EngineErrorKind, { status: ContentfulStatusCode; code: ErrorCode }> = {
+	invalid_input: { status: 400, code: "validation_error" },
+	invalid_cursor: { status: 400, code: "validation_error" },
+	unknown_task: { status: 400, code: "unknown_task" },
+	task_not_found: { status: 404, code: "not_found" },
+	illegal_transition: { status: 409, code: "conflict" },
+	idempotency_key_in_flight: { status: 409, code: "conflict" },
+	input_too_large: { status: 413, code: "payload_too_large" },
+	idempotency_key_reused: { status: 422, code: "idempotency_key_reused" },
+	config_error: { status: 500, code: "config_error" },
+	queue_unavailable: { status: 503, code: "queue_unavailable" },
+};
+
 // Hono's own exceptions (malformed JSON, wrong content type) carry only a status.
 const codeForStatus: Partial<Record<number, ErrorCode>> = {
 	400: "invalid_json",
@@ -37,38 +50,59 @@ const codeForStatus: Partial<Record<number, ErrorCode>> = {
 	415: "unsupported_media_type",
 };
 
-export function onError(err: Error, c: Context) {
-	const requestId: string | undefined = c.get("requestId");
+/** An error as the client will see it. */
+export interface ErrorFacts {
+	status: ContentfulStatusCode;
+	code: ErrorCode;
+	message: string;
+	details?: unknown;
+	requestId?: string | undefined;
+}
+
+/** Renders an error as something other than the JSON body (a page), or returns undefined to keep the JSON. */
+export type ErrorRenderer = (
+	c: Context,
+	error: ErrorFacts,
+	headers?: Record<string, string>,
+) => Response | Promise<Response> | undefined;
+
+/** The app's onError: every failure as ErrorFacts, rendered by `render` or as the JSON body. */
+export function errorHandler(render: ErrorRenderer = () => undefined) {
+	return (err: Error, c: Context) => {
+		const requestId: string | undefined = c.get("requestId");
+		const { facts, headers } = factsOf(err, requestId);
+		return render(c, facts, headers) ?? jsonError(c, facts, headers);
+	};
+}
+
+function factsOf(err: Error, requestId: string | undefined): { facts: ErrorFacts; headers?: Record<string, string> } {
+	const facts = (status: ContentfulStatusCode, code: ErrorCode, message: string, details?: unknown): ErrorFacts => ({
+		status,
+		code,
+		message,
+		...(details === undefined ? {} : { details }),
+		requestId,
+	});
 	if (err instanceof AppError) {
-		return render(c, err.status, err.code, err.message, err.details, err.headers);
+		return { facts: facts(err.status, err.code, err.message, err.details), ...(err.headers ? { headers: err.headers } : {}) };
+	}
+	if (err instanceof EngineError) {
+		const { status, code } = engineErrors[err.kind];
+		if (err.kind === "config_error")
+			createLogger({ request_id: requestId }).error("misconfigured worker", { error: err.message });
+		return { facts: facts(status, code, err.message, err.details) };
 	}
 	if (err instanceof HTTPException && err.status < 500) {
 		const code = codeForStatus[err.status] ?? "validation_error";
-		return render(
-			c,
-			err.status,
-			code,
-			err.message || (code === "forbidden" ? "Cross-site form submission refused" : "Bad request"),
-		);
-	}
-	if (err instanceof ConfigError) {
-		createLogger({ request_id: requestId }).error("misconfigured worker", { error: err.message });
-		return render(c, 500, "config_error", err.message);
+		const message = err.message || (code === "forbidden" ? "Cross-site form submission refused" : "Bad request");
+		return { facts: facts(err.status, code, message) };
 	}
 	createLogger({ request_id: requestId }).error("unhandled error", { error: errorMessage(err), stack: err.stack });
-	return render(c, 500, "internal_error", "Internal server error");
+	return { facts: facts(500, "internal_error", "Internal server error") };
 }
 
-function render(
-	c: Context,
-	status: ContentfulStatusCode,
-	code: ErrorCode,
-	message: string,
-	details?: unknown,
-	headers?: Record<string, string>,
-) {
-	const requestId: string | undefined = c.get("requestId");
-	if (isDashboardPath(c.req.path)) return renderErrorPage(c, { status, code, message, details, requestId }, headers);
+function jsonError(c: Context, facts: ErrorFacts, headers?: Record<string, string>) {
+	const { status, code, message, details, requestId } = facts;
 	return c.json(
 		{ error: { code, message, ...(details === undefined ? {} : { details }), request_id: requestId } },
 		status,

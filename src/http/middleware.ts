@@ -3,16 +3,18 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Config } from "../config";
-import { createContext } from "../context";
+import type { ContextOf } from "../context";
+import { oncePer } from "../engine";
 import { AppError } from "../errors";
-import { oncePer } from "../once-per";
 import type { AppEnv } from "./app-env";
 
 /** Builds the request's AppContext once; handlers read it from c.var.ctx. */
-export const context: MiddlewareHandler<AppEnv> = async (c, next) => {
-	c.set("ctx", createContext(c.env, { request_id: c.var.requestId }));
-	await next();
-};
+export const contextFrom =
+	(contextOf: ContextOf): MiddlewareHandler<AppEnv> =>
+	async (c, next) => {
+		c.set("ctx", contextOf(c.env, { request_id: c.var.requestId }));
+		await next();
+	};
 
 /** One JSON line per request. The token appears only as its id. */
 export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {

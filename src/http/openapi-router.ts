@@ -35,6 +35,12 @@ export interface RouteConfig {
 	summary?: string;
 	description?: string;
 	security?: Record<string, string[]>[];
+	/**
+	 * Run before the request is validated, and declared with the responses they
+	 * can give (a rate limit and its 429): what the document promises, the
+	 * route enforces.
+	 */
+	middleware?: MiddlewareHandler<AppEnv>[];
 	request?: {
 		params?: ObjectSchema;
 		query?: ObjectSchema;
@@ -86,6 +92,11 @@ function jsonBody(schema: z.ZodType, required: boolean): MiddlewareHandler[] {
 	return [gate, optional];
 }
 
+/** A router whose routes validate requests (failures become the API's one error shape) and document themselves. */
+export function createRouter() {
+	return new ApiRouter();
+}
+
 /** A Hono router whose routes validate and document themselves. */
 export class ApiRouter extends Hono<AppEnv> {
 	openapi<R extends RouteConfig>(route: R, handler: Handler<AppEnv, string, RouteInput<R>>): this {
@@ -97,7 +108,13 @@ export class ApiRouter extends Hono<AppEnv> {
 			...(headers ? [zValidator("header", headers, validationHook)] : []),
 			...(body ? jsonBody(body.content["application/json"].schema, body.required ?? false) : []),
 		];
-		this.on([route.method.toUpperCase()], [route.path.replaceAll(/\/{(.+?)}/g, "/:$1")], ...validators, handler as Handler);
+		this.on(
+			[route.method.toUpperCase()],
+			[route.path.replaceAll(/\/{(.+?)}/g, "/:$1")],
+			...((route.middleware ?? []) as MiddlewareHandler[]),
+			...validators,
+			handler as Handler,
+		);
 		return this;
 	}
 }

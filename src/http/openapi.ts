@@ -4,6 +4,7 @@
 import type { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "./app-env";
+import { enqueueRateLimit } from "./middleware";
 import { defineRoute, openApiDocument, type RouteConfig } from "./openapi-router";
 import { errorResponse } from "./schemas";
 
@@ -22,10 +23,11 @@ export function authedRoute<R extends RouteConfig>(route: R) {
 	});
 }
 
-/** A protected route that enqueues: also rate limited per token. */
+/** A protected route that enqueues: also rate limited per token, and documented so. */
 export function enqueueRoute<R extends RouteConfig>(route: R) {
 	return authedRoute({
 		...route,
+		middleware: [enqueueRateLimit, ...(route.middleware ?? [])],
 		responses: {
 			...route.responses,
 			429: errorResponse(

@@ -1,11 +1,11 @@
 // Response shapes shared by the routes (and, through src/http/openapi-router.ts,
 // the API description).
 import * as z from "zod";
-import type { TaskRow, UserRow } from "../db/schema";
+import type { UserRow } from "../db/schema";
+import { limits, TASK_STATES, type TaskRow, UNKNOWN_NAME } from "../engine";
 import { AppError } from "../errors";
-import { MAX_DELAY_SECONDS } from "../tasks/producer";
-import { TASK_STATES } from "../tasks/states";
-import { UNKNOWN_NAME } from "../tasks/store";
+
+const { MAX_DELAY_SECONDS } = limits;
 
 export const errorBody = z
 	.object({

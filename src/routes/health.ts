@@ -1,7 +1,6 @@
 // Liveness: answers without touching D1 or the queue.
 import * as z from "zod";
-import { createRouter } from "../http/app-env";
-import { defineRoute } from "../http/openapi-router";
+import { createRouter, defineRoute } from "../http/openapi-router";
 
 export const health = createRouter().openapi(
 	defineRoute({

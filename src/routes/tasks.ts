@@ -1,13 +1,11 @@
 // Tasks: the result backend over HTTP (AsyncResult), plus what Flower and
 // `celery inspect` / `revoke` give Celery users: list, revoke, retry.
 import * as z from "zod";
+import { TASK_STATES } from "../engine";
 import { notFound } from "../errors";
-import { createRouter } from "../http/app-env";
 import { authedRoute } from "../http/openapi";
+import { createRouter } from "../http/openapi-router";
 import { acceptedResponse, errorResponse, taskBody, toTaskBody } from "../http/schemas";
-import { listTasks } from "../tasks/list";
-import { readTask, retryTask, revokeTask } from "../tasks/manage";
-import { TASK_STATES } from "../tasks/states";
 
 const taskIdParams = z.object({
 	task_id: z.uuid({ error: "must be a UUID" }).meta({ example: "01a211a4-3eb4-76e9-8c2e-67aa8b8942f7" }),
@@ -47,7 +45,7 @@ tasks.openapi(
 	}),
 	async (c) => {
 		const q = c.req.valid("query");
-		const page = await listTasks(c.var.ctx.db, {
+		const page = await c.var.ctx.tasks.list({
 			status: q.status,
 			name: q.name,
 			createdAfter: q.created_after ? new Date(q.created_after) : undefined,
@@ -73,7 +71,7 @@ tasks.openapi(
 		},
 	}),
 	async (c) => {
-		const row = await readTask(c.var.ctx, c.req.valid("param").task_id);
+		const row = await c.var.ctx.tasks.get(c.req.valid("param").task_id);
 		if (!row) throw notFound("Task");
 		return c.json(toTaskBody(row), 200);
 	},
@@ -95,7 +93,7 @@ tasks.openapi(
 			409: errorResponse("The task is running or finished"),
 		},
 	}),
-	async (c) => c.json(toTaskBody(await revokeTask(c.var.ctx, c.req.valid("param").task_id)), 200),
+	async (c) => c.json(toTaskBody(await c.var.ctx.tasks.revoke(c.req.valid("param").task_id)), 200),
 );
 
 tasks.openapi(
@@ -115,7 +113,7 @@ tasks.openapi(
 		},
 	}),
 	async (c) => {
-		const id = await retryTask(c.var.ctx, c.req.valid("param").task_id);
+		const id = await c.var.ctx.tasks.retry(c.req.valid("param").task_id);
 		return c.json({ task_id: id, status: "queued" as const }, 202, { Location: `/tasks/${id}` });
 	},
 );

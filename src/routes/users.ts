@@ -4,8 +4,8 @@ import { eq } from "drizzle-orm";
 import * as z from "zod";
 import { users as usersTable } from "../db/schema";
 import { AppError, notFound } from "../errors";
-import { createRouter } from "../http/app-env";
 import { authedRoute } from "../http/openapi";
+import { createRouter } from "../http/openapi-router";
 import { errorResponse, idParam, toUserBody, userBody } from "../http/schemas";
 import { emailAddress } from "../tasks/send-email";
 

@@ -1,8 +1,6 @@
 // The daily summary: counts per state and per task name over the last day,
-// as one log line (and the task's result), from the (created_at, ...) indexes.
-import { count, gte } from "drizzle-orm";
+// as one log line (and the task's result), from the engine's counts.
 import * as z from "zod";
-import { tasks } from "../db/schema";
 import { defineTask } from "./define";
 
 export const dailySummary = defineTask({
@@ -11,11 +9,7 @@ export const dailySummary = defineTask({
 	retry: { maxRetries: 2 },
 	async run(ctx, { hours }) {
 		const since = new Date(Date.now() - hours * 3600_000);
-		const rows = await ctx.db
-			.select({ name: tasks.name, status: tasks.status, n: count() })
-			.from(tasks)
-			.where(gte(tasks.createdAt, since))
-			.groupBy(tasks.name, tasks.status);
+		const rows = await ctx.tasks.countsSince(since);
 		const byState: Record<string, number> = {};
 		const byName: Record<string, Record<string, number>> = {};
 		for (const { name, status, n } of rows) {

@@ -1,0 +1,13 @@
+// The engine's own tasks (Celery's celery/app/builtins.py): registered by
+// createEngine, scheduled on their own crons, never callable by a client.
+import type { TaskDefinition } from "../define";
+import type { Runtime } from "../runtime";
+import { expireResults } from "./expire-results";
+import { recoverStuckTasks } from "./recover-stuck-tasks";
+
+export { expireResults, recoverStuckTasks };
+
+export const builtins: readonly TaskDefinition<Runtime>[] = [expireResults, recoverStuckTasks];
+
+/** When the built-ins run unless the app says otherwise: recovery every 5 minutes, expiry hourly. */
+export const DEFAULT_MAINTENANCE_CRONS = { recoverStuckTasks: "*/5 * * * *", expireResults: "17 * * * *" } as const;

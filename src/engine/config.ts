@@ -1,0 +1,67 @@
+// The engine's settings, parsed from the Worker's vars like the app's own (and
+// cached per env by the engine): how long results, keys and messages live,
+// and which queue holds the dead letters.
+import * as z from "zod";
+import { ConfigError } from "./errors";
+
+const seconds = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+const DAY = 86_400;
+
+export const engineConfigSchema = z
+	.object({
+		TASKS_DEAD_LETTER_QUEUE: z.string().min(1),
+		IDEMPOTENCY_TTL_SECONDS: seconds(60, 30 * DAY, DAY),
+		RESULT_TTL_SECONDS: seconds(60, Number.MAX_SAFE_INTEGER, 7 * DAY),
+		STUCK_PENDING_SECONDS: seconds(60, DAY, 900),
+		// The task queue's message retention: 4 days unless the queue was created
+		// with another (up to 14 days; the Free plan keeps messages 24 hours).
+		QUEUE_RETENTION_SECONDS: seconds(60, 14 * DAY, 4 * DAY),
+	})
+	// A task's record must outlive every copy of its message: the consumer
+	// creates a missing row, so a redelivery after the result expired would run
+	// the task again.
+	.refine((env) => env.RESULT_TTL_SECONDS >= env.QUEUE_RETENTION_SECONDS, {
+		path: ["RESULT_TTL_SECONDS"],
+		error: "must be at least QUEUE_RETENTION_SECONDS, so a finished task's record outlives any redelivery of its message",
+	})
+	// A replayed Idempotency-Key answers from its tasks' records (their ids, and
+	// which of a bulk request never reached the queue), so they must outlive it.
+	.refine((env) => env.IDEMPOTENCY_TTL_SECONDS <= env.RESULT_TTL_SECONDS, {
+		path: ["IDEMPOTENCY_TTL_SECONDS"],
+		error: "must be at most RESULT_TTL_SECONDS, so a replayed key's tasks still have their records",
+	});
+
+export type EngineConfig = Readonly<{
+	/** Name of the queue that collects the task queue's dead letters. */
+	deadLetterQueue: string;
+	/** How long an idempotency key is remembered. */
+	idempotencyTtlSeconds: number;
+	/** How long finished tasks are kept before result expiry deletes them. */
+	resultTtlSeconds: number;
+	/** A PENDING task this far past due (and not touched since) counts as lost. */
+	stuckPendingSeconds: number;
+	/** How long the queue keeps a message nobody consumed: a task id older than this with no row is unknown. */
+	queueRetentionSeconds: number;
+}>;
+
+/** Only these vars are read; any others are the app's. */
+export type EngineVars = { [K in keyof z.input<typeof engineConfigSchema>]?: unknown };
+
+/** The issues of a failed parse, each naming its variable. */
+export function configIssues(error: z.ZodError): ConfigError["issues"] {
+	return error.issues.map((issue) => ({ variable: String(issue.path[0] ?? "(env)"), message: issue.message }));
+}
+
+export function parseEngineConfig(vars: EngineVars): EngineConfig {
+	const parsed = engineConfigSchema.safeParse(vars);
+	if (!parsed.success) throw new ConfigError(configIssues(parsed.error));
+	const env = parsed.data;
+	return Object.freeze({
+		deadLetterQueue: env.TASKS_DEAD_LETTER_QUEUE,
+		idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+		resultTtlSeconds: env.RESULT_TTL_SECONDS,
+		stuckPendingSeconds: env.STUCK_PENDING_SECONDS,
+		queueRetentionSeconds: env.QUEUE_RETENTION_SECONDS,
+	});
+}

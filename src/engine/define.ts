@@ -1,0 +1,211 @@
+// defineTask: the analog of Celery's @app.task. A task is a name, a zod schema
+// for its input (the producer validates with it, the consumer parses with it),
+// a retry policy, and a run function that receives the batch's context. The
+// context is the app's: a task is generic over its type, Ctx, and the engine
+// hands each run whatever the app's context factory built for the batch.
+import type * as z from "zod";
+import { InvalidInputError } from "./errors";
+import { MAX_CONSUMER_WALL_SECONDS, MAX_DELAY_SECONDS, MAX_OPEN_CONNECTIONS } from "./limits";
+
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** What a running task knows about itself. */
+export interface TaskInfo {
+	id: string;
+	name: string;
+	/** 1 on the first run, 2 on the first retry, ... */
+	attempt: number;
+	/**
+	 * Runs `effect` at most once for this task, across redeliveries and retries:
+	 * the first completed run's value is recorded in D1 and returned to every
+	 * later run instead of running `effect` again. Wrap each side effect that
+	 * must not repeat (sending an email, charging a card) in its own key.
+	 */
+	once<T extends Json>(key: string, effect: () => Promise<T>): Promise<T>;
+}
+
+export interface RetryPolicy {
+	/** Retries after the first run; the task runs at most maxRetries + 1 times. */
+	maxRetries: number;
+	/** Exponential backoff with full jitter: a delay drawn from [0, min(max, base * 2^(retry - 1))]. */
+	baseDelaySeconds: number;
+	maxDelaySeconds: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ maxRetries: 3, baseDelaySeconds: 10, maxDelaySeconds: 600 });
+
+/** What the producer needs of a task: its name and its input's schema. */
+export interface TaskRef<S extends z.ZodType = z.ZodType> {
+	readonly name: string;
+	readonly input: S;
+}
+
+/** One task of a batch handed to runBatch. */
+export interface BatchItem<I> {
+	input: I;
+	task: TaskInfo;
+}
+
+/** Per item of a batch, in order: its result, or the error it failed with. */
+export type BatchResults<R extends Json> = PromiseSettledResult<R>[];
+
+export interface TaskDefinition<Ctx = unknown, S extends z.ZodType = z.ZodType, R extends Json = Json> {
+	readonly name: string;
+	readonly input: S;
+	readonly retry: RetryPolicy;
+	/**
+	 * How long one run may take. The claiming delivery holds the task this long
+	 * (its lease); past it the run counts as failed and another delivery may
+	 * claim the task.
+	 */
+	readonly timeoutSeconds: number;
+	/** How many of a batch's tasks of this kind run at once (tasks written per item). */
+	readonly concurrency: number;
+	/** True when the task is written per batch (runBatch): one run covers the batch. */
+	readonly perBatch: boolean;
+	run(ctx: Ctx, input: z.output<S>, task: TaskInfo): Promise<R>;
+	/** All of a batch's tasks of this kind at once (by default, run() for each, `concurrency` at a time). */
+	runBatch(ctx: Ctx, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>;
+}
+
+interface CommonOptions<S extends z.ZodType> {
+	name: string;
+	input: S;
+	retry?: Partial<RetryPolicy>;
+	timeoutSeconds?: number;
+	concurrency?: number;
+}
+
+/**
+ * A task is written per item (run) or per batch (runBatch), for work that one
+ * statement can do for a whole batch; the other is derived.
+ */
+export type TaskOptions<Ctx, S extends z.ZodType, R extends Json> = CommonOptions<S> &
+	(
+		| { run(ctx: Ctx, input: z.output<S>, task: TaskInfo): Promise<R>; runBatch?: never }
+		| { runBatch(ctx: Ctx, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>; run?: never }
+	);
+
+// A lease longer than a consumer's wall time would outlive any consumer that
+// could hold it.
+const MAX_TIMEOUT_SECONDS = MAX_CONSUMER_WALL_SECONDS;
+// More at once would only wait for a connection inside the runtime.
+const DEFAULT_CONCURRENCY = MAX_OPEN_CONNECTIONS;
+
+/**
+ * Defines a task whose run receives a `Ctx`. The app usually fixes Ctx once
+ * with taskDefiner<AppContext>() and defines every task with what that returns.
+ */
+export function defineTask<Ctx, S extends z.ZodType, R extends Json>(options: TaskOptions<Ctx, S, R>): TaskDefinition<Ctx, S, R> {
+	const retry = { ...DEFAULT_RETRY, ...options.retry };
+	const timeoutSeconds = options.timeoutSeconds ?? 300;
+	const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+	if (
+		!(
+			retry.maxRetries >= 0 &&
+			retry.baseDelaySeconds >= 0 &&
+			retry.maxDelaySeconds >= retry.baseDelaySeconds &&
+			retry.maxDelaySeconds <= MAX_DELAY_SECONDS
+		)
+	) {
+		throw new Error(`task ${options.name}: invalid retry policy ${JSON.stringify(retry)}`);
+	}
+	if (!(timeoutSeconds > 0 && timeoutSeconds <= MAX_TIMEOUT_SECONDS)) {
+		throw new Error(`task ${options.name}: timeoutSeconds must be in (0, ${MAX_TIMEOUT_SECONDS}]`);
+	}
+	if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
+		throw new Error(`task ${options.name}: concurrency must be a positive integer`);
+	}
+	const { run, runBatch } = options;
+	const common = { name: options.name, input: options.input, retry: Object.freeze(retry), timeoutSeconds, concurrency };
+	if (runBatch) {
+		return Object.freeze({
+			...common,
+			perBatch: true,
+			runBatch,
+			async run(ctx: Ctx, input: z.output<S>, task: TaskInfo) {
+				const [settled] = await runBatch(ctx, [{ input, task }]);
+				if (settled?.status !== "fulfilled") throw settled?.reason ?? new Error("runBatch returned no result");
+				return settled.value;
+			},
+		});
+	}
+	return Object.freeze({
+		...common,
+		perBatch: false,
+		run,
+		runBatch: (ctx: Ctx, items: readonly BatchItem<z.output<S>>[]) =>
+			mapSettled(items, concurrency, (item) => withTimeout(run(ctx, item.input, item.task), timeoutSeconds)),
+	});
+}
+
+/** defineTask with the context type fixed: `export const defineTask = taskDefiner<AppContext>()`. */
+export function taskDefiner<Ctx>() {
+	return <S extends z.ZodType, R extends Json>(options: TaskOptions<Ctx, S, R>): TaskDefinition<Ctx, S, R> =>
+		defineTask<Ctx, S, R>(options);
+}
+
+/** Like Promise.allSettled over items.map(work), with at most `limit` running at once. */
+export async function mapSettled<T, R>(
+	items: readonly T[],
+	limit: number,
+	work: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+	const results: PromiseSettledResult<R>[] = new Array(items.length);
+	let next = 0;
+	const worker = async () => {
+		for (let i = next++; i < items.length; i = next++) {
+			try {
+				results[i] = { status: "fulfilled", value: await work(items[i] as T) };
+			} catch (reason) {
+				results[i] = { status: "rejected", reason };
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+	return results;
+}
+
+/** Thrown by a task: fail now, never retry (Celery's Reject). */
+export class PermanentError extends Error {
+	override readonly name = "PermanentError";
+}
+
+/** Thrown by a task: retry after this many seconds, within the retry limit (Celery's self.retry(countdown=...)). */
+export class RetryLater extends Error {
+	override readonly name = "RetryLater";
+	constructor(
+		message: string,
+		readonly delaySeconds: number,
+	) {
+		super(message);
+	}
+}
+
+/** Full-jitter exponential backoff for the given retry number (1 = first retry). */
+export function backoffSeconds(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
+	const ceiling = Math.min(policy.maxDelaySeconds, policy.baseDelaySeconds * 2 ** (retry - 1));
+	return Math.round(random() * ceiling);
+}
+
+/** Validates input against the task's schema: the check .delay() and .apply() share. */
+export function parseInput(task: TaskRef, input: unknown): Json {
+	const parsed = task.input.safeParse(input);
+	if (!parsed.success) throw new InvalidInputError(`Invalid input for task ${task.name}`, parsed.error.issues);
+	return parsed.data as Json;
+}
+
+export class TaskTimeoutError extends Error {
+	override readonly name = "TaskTimeoutError";
+}
+
+/** Rejects with TaskTimeoutError if `work` takes longer than `seconds`. */
+export function withTimeout<T>(work: Promise<T>, seconds: number): Promise<T> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new TaskTimeoutError(`task timed out after ${seconds} s`)), seconds * 1000);
+	});
+	return Promise.race([work, timeout]).finally(() => {
+		if (timer !== undefined) clearTimeout(timer);
+	});
+}

@@ -1,0 +1,299 @@
+// Runs a batch of delivered tasks: the body of Celery's worker loop, per batch.
+// Shared by the queue consumer and eager mode, so both record states alike.
+// Built-in tasks run with the engine's runtime, app tasks with the app's context.
+// Whatever the batch size, D1 sees a constant number of round trips: one to
+// claim every task (and read what they already did), one per task kind that
+// works per batch (process_user_data), one to record new side effects, one to
+// record every outcome.
+import {
+	type BatchItem,
+	backoffSeconds,
+	type Json,
+	PermanentError,
+	RetryLater,
+	type TaskDefinition,
+	type TaskInfo,
+	withTimeout,
+} from "./define";
+import { type Envelope, envelopeSchema } from "./envelope";
+import { MAX_CONSUMER_WALL_SECONDS, MAX_DELAY_SECONDS } from "./limits";
+import { errorMessage, type Logger } from "./log";
+import type { Registered, Registry } from "./registry";
+import type { Runtime } from "./runtime";
+import {
+	type BatchStatement,
+	type Claims,
+	claimMany,
+	failUnrunnable,
+	type NewEffect,
+	type Outcome,
+	recordEffects,
+	recordOutcomes,
+	type Unrunnable,
+} from "./store/tasks";
+
+/** One delivered message's body, and when it was sent. */
+export interface Delivered {
+	body: unknown;
+	enqueuedAt: Date;
+}
+
+/** What to do with the message that carried a delivery. */
+export type Decision =
+	| { outcome: "success" | "failure"; ack: true; taskId: string }
+	| { outcome: "retry"; ack: false; taskId: string; delaySeconds: number }
+	| { outcome: "busy"; ack: false; taskId: string; delaySeconds: number }
+	| { outcome: "skipped" | "rejected"; ack: true; reason: string };
+
+const MAX_LOGGED_BODY = 512;
+// No lease outlives the consumer invocation that holds it.
+const MAX_LEASE_SECONDS = MAX_CONSUMER_WALL_SECONDS;
+
+// Pauses before each further try of the side-effects write.
+const EFFECT_WRITE_RETRIES_MS = [100, 500, 2000];
+
+/** Runs `write`, trying again after each pause in `pausesMs` while it throws. */
+async function persistently(
+	write: () => Promise<void>,
+	pausesMs: readonly number[],
+	onRetry: (err: unknown, waitMs: number) => void,
+): Promise<void> {
+	for (const wait of pausesMs) {
+		try {
+			return await write();
+		} catch (err) {
+			onRetry(err, wait);
+			await scheduler.wait(wait);
+		}
+	}
+	return write();
+}
+
+const clampDelay = (seconds: number) => Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(seconds)));
+
+/** The raw body as a short string for logs: poison can be arbitrarily large. */
+export function truncatedBody(body: unknown): string {
+	let text: string;
+	try {
+		text = typeof body === "string" ? body : (JSON.stringify(body) ?? String(body));
+	} catch {
+		text = String(body);
+	}
+	return text.length > MAX_LOGGED_BODY ? `${text.slice(0, MAX_LOGGED_BODY)}...(${text.length} chars)` : text;
+}
+
+/** What a batch runs with: the engine's runtime, the app's context for app tasks, and the registry. */
+export interface Scope<Ctx> {
+	rt: Runtime;
+	ctx: Ctx;
+	registry: Registry<Ctx>;
+}
+
+interface Runnable<Ctx> {
+	index: number;
+	envelope: Envelope;
+	enqueuedAt: Date;
+	entry: Registered<Ctx>;
+	task: TaskDefinition<never>;
+	input: unknown;
+}
+
+/** Runs a kind's items with the context it takes: the engine's runtime for a built-in, the app's for the rest. */
+function runKind<Ctx>(scope: Scope<Ctx>, entry: Registered<Ctx>, items: BatchItem<unknown>[]) {
+	return entry.builtin ? entry.task.runBatch(scope.rt, items) : entry.task.runBatch(scope.ctx, items);
+}
+
+/** Decides every delivery of a batch; returns one decision per delivery, in order. */
+export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly Delivered[]) {
+	const { rt } = scope;
+	const decisions: Decision[] = new Array(deliveries.length);
+	const runnable: Runnable<Ctx>[] = [];
+	const poison: Unrunnable[] = [];
+	const seen = new Set<string>();
+
+	deliveries.forEach(({ body, enqueuedAt }, index) => {
+		const envelope = envelopeSchema.safeParse(body);
+		if (!envelope.success) {
+			decisions[index] = rejected(rt.log, "message is not a task envelope", body);
+			return;
+		}
+		const { id, name, input } = envelope.data;
+		if (seen.has(id)) {
+			// Two copies of one message in a batch: the first decides for both.
+			decisions[index] = { outcome: "skipped", ack: true, reason: "duplicate delivery in this batch" };
+			return;
+		}
+		seen.add(id);
+		const entry = scope.registry.get(name);
+		const task = entry?.task;
+		const parsed = task?.input.safeParse(input);
+		if (!entry || !task || !parsed?.success) {
+			const fields = parsed?.error?.issues.map((i) => i.path.join(".") || "(input)").join(", ");
+			const reason = task ? `invalid input for ${name}: ${fields}` : `unknown task "${name}"`;
+			decisions[index] = rejected(rt.log.child({ task_id: id, name }), reason, body);
+			poison.push({ id, name, payload: (input ?? null) as Json, enqueuedAt, error: reason });
+			return;
+		}
+		runnable.push({ index, envelope: envelope.data, enqueuedAt, entry, task, input: parsed.data });
+	});
+
+	const now = new Date();
+	const also: BatchStatement[] = poison.length > 0 ? [failUnrunnable(rt.db, poison, now)] : [];
+	if (runnable.length === 0) {
+		if (also.length > 0) await rt.db.$client.batch(also);
+		return decisions;
+	}
+	const claims = await claimMany(
+		rt.db,
+		runnable.map((r) => ({
+			id: r.envelope.id,
+			name: r.envelope.name,
+			payload: r.input as Json,
+			enqueuedAt: r.enqueuedAt,
+			leaseSeconds: leaseSeconds(r.task, runnable),
+		})),
+		now,
+		also,
+	);
+	const claimed = runnable.filter((r) => {
+		const attempt = claims.claimed.get(r.envelope.id);
+		if (attempt !== undefined) {
+			rt.log.info("task transition", {
+				task_id: r.envelope.id,
+				name: r.envelope.name,
+				from: "PENDING|RETRY",
+				to: "STARTED",
+				attempt,
+			});
+			return true;
+		}
+		decisions[r.index] = notClaimed(rt.log, r.envelope, claims, now);
+		return false;
+	});
+	if (claimed.length > 0) await run(scope, claimed, claims, decisions);
+	return decisions;
+}
+
+// A kind written per item runs `concurrency` at a time, each for up to
+// timeoutSeconds, so the last may start several timeouts after the claim: its
+// lease covers that. A kind written per batch runs once for all of them.
+function leaseSeconds<Ctx>(task: TaskDefinition<never>, batch: readonly Runnable<Ctx>[]): number {
+	const ofKind = batch.filter((r) => r.task === task).length;
+	const waves = task.perBatch ? 1 : Math.ceil(ofKind / task.concurrency);
+	return Math.min(MAX_LEASE_SECONDS, task.timeoutSeconds * waves);
+}
+
+async function run<Ctx>(scope: Scope<Ctx>, claimed: readonly Runnable<Ctx>[], claims: Claims, decisions: Decision[]) {
+	const { rt } = scope;
+	const effects: NewEffect[] = [];
+	const startedAt = Date.now();
+	const kinds = new Map<Registered<Ctx>, Runnable<Ctx>[]>();
+	for (const r of claimed) kinds.set(r.entry, [...(kinds.get(r.entry) ?? []), r]);
+
+	const settled = new Map<Runnable<Ctx>, PromiseSettledResult<Json>>();
+	await Promise.all(
+		[...kinds].map(async ([entry, list]) => {
+			const items: BatchItem<unknown>[] = list.map((r) => ({ input: r.input, task: infoFor(rt.log, r, claims, effects) }));
+			// Each run has its own timeout; this bounds a runBatch as a whole by its lease.
+			const results = await withTimeout(runKind(scope, entry, items), leaseSeconds(entry.task, list)).catch(
+				(reason: unknown): PromiseSettledResult<Json>[] => list.map(() => ({ status: "rejected", reason })),
+			);
+			list.forEach((r, i) => {
+				settled.set(r, results[i] ?? { status: "rejected", reason: new Error("runBatch returned too few results") });
+			});
+		}),
+	);
+
+	const now = new Date();
+	// Side effects are recorded before any outcome: if recording the outcomes
+	// fails, a redelivery still finds the effects and does not repeat them.
+	// Losing this write would repeat every email of the batch, so a failed one
+	// is tried again (it is idempotent) before the batch gives up.
+	if (effects.length > 0) {
+		await persistently(
+			() => recordEffects(rt.db, effects, now),
+			EFFECT_WRITE_RETRIES_MS,
+			(err, wait) => rt.log.warn("recording side effects failed; trying again", { error: errorMessage(err), retry_in_ms: wait }),
+		);
+	}
+	const outcomes = claimed.map((r) => outcomeOf(r, attemptOf(r, claims), settled.get(r)));
+	const recorded = await recordOutcomes(rt.db, outcomes, now);
+
+	const durationMs = Date.now() - startedAt;
+	outcomes.forEach((outcome, i) => {
+		const r = claimed[i] as Runnable<Ctx>;
+		const log = rt.log.child({ task_id: outcome.id, name: r.envelope.name });
+		if (!recorded.has(outcome.id)) {
+			// The run outlived its lease and another delivery claimed the task;
+			// that delivery's outcome stands.
+			log.warn("lease lost before the outcome was recorded; the newer run decides", { attempt: outcome.attempt });
+			decisions[r.index] = { outcome: "skipped", ack: true, reason: "lease lost" };
+			return;
+		}
+		const fields = { from: "STARTED", to: outcome.to, attempt: outcome.attempt, duration_ms: durationMs };
+		if (outcome.to === "SUCCESS") {
+			log.info("task transition", fields);
+			decisions[r.index] = { outcome: "success", ack: true, taskId: outcome.id };
+		} else if (outcome.to === "FAILURE") {
+			log.warn("task transition", { ...fields, error: outcome.error });
+			decisions[r.index] = { outcome: "failure", ack: true, taskId: outcome.id };
+		} else {
+			log.warn("task transition", { ...fields, error: outcome.error, delay_seconds: outcome.delaySeconds });
+			decisions[r.index] = { outcome: "retry", ack: false, taskId: outcome.id, delaySeconds: outcome.delaySeconds };
+		}
+	});
+}
+
+const attemptOf = <Ctx>(r: Runnable<Ctx>, claims: Claims) => claims.claimed.get(r.envelope.id) ?? 0;
+
+function infoFor<Ctx>(log: Logger, r: Runnable<Ctx>, claims: Claims, effects: NewEffect[]): TaskInfo {
+	const { id, name } = r.envelope;
+	const attempt = attemptOf(r, claims);
+	const done = claims.effects.get(id) ?? new Map<string, Json>();
+	return {
+		id,
+		name,
+		attempt,
+		async once<T extends Json>(key: string, effect: () => Promise<T>): Promise<T> {
+			if (done.has(key)) {
+				log.info("effect already done; not repeating it", { task_id: id, name, key, attempt });
+				return done.get(key) as T;
+			}
+			const value = await effect();
+			done.set(key, value);
+			effects.push({ taskId: id, key, value });
+			return value;
+		},
+	};
+}
+
+function outcomeOf<Ctx>(r: Runnable<Ctx>, attempt: number, settled: PromiseSettledResult<Json> | undefined): Outcome {
+	const id = r.envelope.id;
+	if (settled?.status === "fulfilled") return { id, attempt, to: "SUCCESS", result: settled.value };
+	const err: unknown = settled?.reason;
+	const error = errorMessage(err);
+	const retriesLeft = r.task.retry.maxRetries - (attempt - 1);
+	if (err instanceof PermanentError || retriesLeft <= 0) return { id, attempt, to: "FAILURE", error };
+	const delaySeconds = clampDelay(err instanceof RetryLater ? err.delaySeconds : backoffSeconds(r.task.retry, attempt));
+	return { id, attempt, to: "RETRY", error, delaySeconds };
+}
+
+/** Why this delivery may not run the task, and what to do with its message. */
+function notClaimed(log: Logger, { id, name }: Envelope, claims: Claims, now: Date): Decision {
+	const current = claims.current.get(id);
+	const taskLog = log.child({ task_id: id, name });
+	if (current?.status === "STARTED" && current.leaseExpiresAt) {
+		// Another delivery is running it: come back when its lease runs out.
+		const delaySeconds = clampDelay(Math.max(1, (current.leaseExpiresAt.getTime() - now.getTime()) / 1000));
+		taskLog.info("task is running elsewhere; delivery deferred", { attempt: current.attempts, delay_seconds: delaySeconds });
+		return { outcome: "busy", ack: false, taskId: id, delaySeconds };
+	}
+	const reason = current ? `task is ${current.status}` : "task is not recorded";
+	taskLog.info("delivery skipped", { reason });
+	return { outcome: "skipped", ack: true, reason };
+}
+
+function rejected(log: Logger, reason: string, body: unknown): Decision {
+	log.warn("poison message", { reason, body: truncatedBody(body) });
+	return { outcome: "rejected", ack: true, reason };
+}

@@ -1,0 +1,39 @@
+// edge-tasks' engine: a task queue on Cloudflare Queues and D1, with its result
+// backend, retries, idempotency keys, periodic tasks and maintenance. This is
+// its one public entry; the app imports nothing else under src/engine/, and
+// nothing under src/engine/ imports the app.
+export type { EngineConfig, EngineVars } from "./config";
+export { configIssues, parseEngineConfig } from "./config";
+export type { BatchItem, BatchResults, Json, RetryPolicy, TaskDefinition, TaskInfo, TaskOptions, TaskRef } from "./define";
+export { DEFAULT_RETRY, defineTask, mapSettled, PermanentError, RetryLater, taskDefiner } from "./define";
+export type { Engine, EngineBindings, EngineOptions, TaskClient } from "./engine";
+export { createEngine } from "./engine";
+export type { EngineErrorKind } from "./errors";
+export {
+	ConfigError,
+	EngineError,
+	IdempotencyKeyInFlightError,
+	IdempotencyKeyReusedError,
+	IllegalTransitionError,
+	InputTooLargeError,
+	InvalidCursorError,
+	InvalidInputError,
+	QueueUnavailableError,
+	TaskNotFoundError,
+	UnknownTaskError,
+} from "./errors";
+export * as limits from "./limits";
+export type { LogFields, Logger } from "./log";
+export { createLogger, errorMessage } from "./log";
+export { oncePer } from "./once-per";
+export type { Backlog, Enqueued, EnqueuedMany, EnqueueManyOptions, EnqueueOptions } from "./producer";
+export type { ScheduleEntry } from "./scheduler";
+export { schedule } from "./scheduler";
+export type { HistoryEntry, TaskRow } from "./schema";
+export { idempotencyKeys, taskEffects, tasks } from "./schema";
+export type { TaskState } from "./states";
+export { FINAL_STATES, isFinal, TASK_STATES } from "./states";
+export type { TaskFilter, TaskPage } from "./store/list";
+export type { Bucket, Overview, Range } from "./store/stats";
+export { RANGES } from "./store/stats";
+export { UNKNOWN_NAME } from "./store/tasks";

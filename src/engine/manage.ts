@@ -1,0 +1,74 @@
+// Reading, revoking and retrying a task on a client's request: Celery's
+// AsyncResult, `revoke` and Flower's retry button. The API and the dashboard
+// both call these (through the client), so both answer alike and refuse the
+// same moves with the same errors.
+import { IllegalTransitionError, TaskNotFoundError } from "./errors";
+import { unseenSince } from "./ids";
+import type { Runtime } from "./runtime";
+import type { TaskRow } from "./schema";
+import { getTask, revoke, revokeUnseen, UNKNOWN_NAME } from "./store/tasks";
+
+/**
+ * The task's row, or for a task still on the queue with no row yet (enqueued
+ * without one, within the queue's retention), a PENDING placeholder known only
+ * by its id and when that id was minted. Undefined if unknown.
+ */
+export async function readTask(rt: Runtime, id: string): Promise<TaskRow | undefined> {
+	const row = await getTask(rt.db, id);
+	if (row) return row;
+	const minted = unseenSince(id, rt.config.queueRetentionSeconds);
+	if (!minted) return undefined;
+	return {
+		id,
+		name: UNKNOWN_NAME,
+		payload: null,
+		status: "PENDING",
+		result: null,
+		error: null,
+		attempts: 0,
+		createdAt: minted,
+		startedAt: null,
+		finishedAt: null,
+		updatedAt: minted,
+		leaseExpiresAt: null,
+		nextAttemptAt: null,
+		dueAt: minted,
+		retryOf: null,
+		recoveries: 0,
+		history: [],
+	};
+}
+
+/**
+ * A PENDING or RETRY task becomes REVOKED, as does one still on the queue with
+ * no row yet; TaskNotFoundError if unknown, IllegalTransitionError if running
+ * or finished.
+ */
+export async function revokeTask(rt: Runtime, id: string): Promise<TaskRow> {
+	const minted = unseenSince(id, rt.config.queueRetentionSeconds);
+	const revoked = (await revoke(rt.db, id)) ?? (minted && (await revokeUnseen(rt.db, id, minted)));
+	if (revoked) {
+		rt.log.info("task transition", { task_id: id, name: revoked.name, from: "PENDING|RETRY", to: "REVOKED" });
+		return revoked;
+	}
+	const current = await getTask(rt.db, id);
+	if (!current) throw new TaskNotFoundError();
+	throw new IllegalTransitionError(`Task is ${current.status}; only PENDING or RETRY tasks can be revoked`);
+}
+
+/** Enqueues a FAILURE or REVOKED task's input again as a new task; returns the new id. */
+export async function retryTask(rt: Runtime, id: string): Promise<string> {
+	const original = await getTask(rt.db, id);
+	if (!original) throw new TaskNotFoundError();
+	if (original.status !== "FAILURE" && original.status !== "REVOKED") {
+		throw new IllegalTransitionError(`Task is ${original.status}; only FAILURE or REVOKED tasks can be retried`);
+	}
+	if (original.name === UNKNOWN_NAME) {
+		// A tombstone: revoked before any consumer saw the task, so its input is not known here.
+		throw new IllegalTransitionError("Task was revoked before it was consumed; its input is unknown, so it cannot be retried");
+	}
+	const task = rt.taskOf(original.name);
+	if (!task) throw new IllegalTransitionError(`Task name "${original.name}" is no longer registered`);
+	const { id: newId } = await rt.producer.enqueue(task, original.payload, { retryOf: original.id });
+	return newId;
+}

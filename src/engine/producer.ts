@@ -1,0 +1,281 @@
+// The producer: enqueue(task, input) is Celery's .delay() (and
+// .apply_async(countdown=...) with delaySeconds). It validates the input with
+// the task's own schema and sends the envelope to the queue. With an
+// idempotency key, a repeat of the same request returns the first task instead
+// of enqueuing another.
+//
+// The result backend needs no row for a task that runs now: the consumer
+// creates it when it claims the task, and until then get(id) answers PENDING
+// from the id alone. So the common enqueue is one queue send and no D1 write
+// (D1 is a single writer, and a hop away from most Workers). A row is written
+// first only when something needs it before the task runs: an idempotency key
+// (claimed in the same write), a delay (the task is listed and can be revoked
+// while it waits), a retry of an earlier task (the link), and bulk enqueue
+// (one write for up to 1,000 tasks, so they are listed at once).
+import type * as z from "zod";
+import type { EngineDb } from "./db";
+import { type Json, parseInput, type TaskRef } from "./define";
+import type { Envelope } from "./envelope";
+import { InvalidInputError, QueueUnavailableError, UnknownTaskError } from "./errors";
+import { newTaskId } from "./ids";
+import { MAX_DELAY_SECONDS } from "./limits";
+import { errorMessage, type Logger } from "./log";
+import { bytesOf, checkSizes, sendBatches } from "./queue";
+import { neverSent, recordWithKey, releaseKey } from "./store/keys";
+import { failNow, insertPending, insertPendingMany, type NewTask } from "./store/tasks";
+
+/** The error of a task whose message never reached the queue. */
+const ENQUEUE_FAILED = "enqueue failed: ";
+
+export interface EnqueueOptions {
+	/** A client-chosen key: the same key with the same task and input yields the same task. */
+	idempotencyKey?: string | undefined;
+	/**
+	 * What else the request said that a replay must repeat, as it was sent: the
+	 * schedule (`delay_seconds` or `eta`). The same key with another schedule is
+	 * a different request (IdempotencyKeyReusedError), not a replay.
+	 */
+	keyCovers?: { [field: string]: Json | undefined } | undefined;
+	/** Deliver no sooner than this many seconds from now (0 to MAX_DELAY_SECONDS). */
+	delaySeconds?: number | undefined;
+	/** The task this one repeats (retry). */
+	retryOf?: string | undefined;
+}
+
+export type EnqueueManyOptions = Pick<EnqueueOptions, "delaySeconds" | "idempotencyKey" | "keyCovers">;
+
+export interface Backlog {
+	messages: number;
+	oldestSentAt: Date | null;
+}
+
+export interface Enqueued {
+	id: string;
+	/** True when the idempotency key matched an earlier request; nothing was enqueued. */
+	replayed: boolean;
+}
+
+export interface EnqueuedMany {
+	/** One task id per input, in input order. */
+	ids: string[];
+	/** True when the idempotency key matched an earlier request; nothing was enqueued. */
+	replayed: boolean;
+}
+
+export interface Producer {
+	enqueue<S extends z.ZodType>(task: TaskRef<S>, input: z.input<S>, options?: EnqueueOptions): Promise<Enqueued>;
+	/**
+	 * One task per input, all recorded in one D1 transaction; ids in input order.
+	 * With an idempotency key, a repeat of the same request answers as the first
+	 * did: the same ids, or the same QueueUnavailableError if the queue failed part-way.
+	 */
+	enqueueMany<S extends z.ZodType>(
+		task: TaskRef<S>,
+		inputs: readonly z.input<S>[],
+		options?: EnqueueManyOptions,
+	): Promise<EnqueuedMany>;
+	/**
+	 * The queue's own backlog: messages not yet acked, and when the oldest was
+	 * sent. It counts tasks enqueued without a row, which D1 cannot see.
+	 */
+	backlog(): Promise<Backlog>;
+	/** Sends messages again for tasks already recorded (stuck-task recovery), in sendBatch-sized parts. */
+	resend(envelopes: Envelope[]): Promise<void>;
+}
+
+export interface ProducerDeps {
+	db: EngineDb;
+	queue: Queue<Envelope>;
+	log: Logger;
+	idempotencyTtlSeconds: number;
+	/** Registered task names: enqueuing any other is UnknownTaskError. */
+	names: ReadonlySet<string>;
+}
+
+function checkDelay(delaySeconds = 0): number {
+	if (!(Number.isInteger(delaySeconds) && delaySeconds >= 0 && delaySeconds <= MAX_DELAY_SECONDS)) {
+		throw new InvalidInputError(`delaySeconds must be a whole number from 0 to ${MAX_DELAY_SECONDS}`, [
+			{ path: "delaySeconds", message: `must be an integer from 0 to ${MAX_DELAY_SECONDS}` },
+		]);
+	}
+	return delaySeconds;
+}
+
+export function createProducer({ db, queue, log, idempotencyTtlSeconds, names }: ProducerDeps): Producer {
+	const dueAt = (now: Date, delaySeconds: number) => new Date(now.getTime() + delaySeconds * 1000);
+	const known = (task: TaskRef) => {
+		if (!names.has(task.name)) throw new UnknownTaskError(task.name, [...names]);
+	};
+
+	return {
+		async enqueue(task, input, options = {}) {
+			known(task);
+			const payload = parseInput(task, input);
+			const delaySeconds = checkDelay(options.delaySeconds);
+			const now = new Date();
+			const row: NewTask = {
+				id: newTaskId(),
+				name: task.name,
+				payload,
+				dueAt: dueAt(now, delaySeconds),
+				retryOf: options.retryOf ?? null,
+			};
+			checkSizes([envelopeOf(row)]);
+			const key = options.idempotencyKey;
+			const recorded = key !== undefined || delaySeconds > 0 || options.retryOf !== undefined;
+			if (key !== undefined) {
+				const request = { name: task.name, rows: [row], covers: options.keyCovers };
+				const earlier = await recordWithKey(db, request, key, now, idempotencyTtlSeconds);
+				if (earlier) return { id: earlier.taskId, replayed: true };
+			} else if (recorded) {
+				await insertPending(db, row, now);
+			}
+
+			try {
+				await queue.send(envelopeOf(row), { contentType: "json", delaySeconds });
+			} catch (err) {
+				// The row must not stay PENDING for a message that never left, and the
+				// key must not pin a task that never ran: the client retries with it.
+				log.error("queue send failed", { task_id: row.id, name: task.name, error: errorMessage(err) });
+				// Recorded as FAILURE even when no row was written yet: should the send
+				// have reached the queue after all, the consumer finds the task final
+				// and does not run it.
+				const error = `${ENQUEUE_FAILED}${errorMessage(err)}`;
+				const recordedFailure = await bestEffort(log, [row.id], async () => {
+					await failNow(db, [{ id: row.id, name: row.name, payload, enqueuedAt: now, error }], now);
+					if (key !== undefined) await releaseKey(db, key);
+				});
+				if (!recordedFailure) throw stateUnknown([row.id]);
+				throw new QueueUnavailableError("The task queue is unavailable; nothing was enqueued. Try again later.");
+			}
+			log.info("task enqueued", { task_id: row.id, name: task.name, delay_seconds: delaySeconds });
+			return { id: row.id, replayed: false };
+		},
+
+		async enqueueMany(task, inputs, options = {}) {
+			known(task);
+			const delaySeconds = checkDelay(options.delaySeconds);
+			const now = new Date();
+			const rows: NewTask[] = inputs.map((input) => ({
+				id: newTaskId(),
+				name: task.name,
+				payload: parseInput(task, input),
+				dueAt: dueAt(now, delaySeconds),
+			}));
+			const sizes = checkSizes(rows.map(envelopeOf));
+			const key = options.idempotencyKey;
+			if (key !== undefined) {
+				const request = { name: task.name, rows, bulk: true, covers: options.keyCovers };
+				const earlier = await recordWithKey(db, request, key, now, idempotencyTtlSeconds);
+				if (earlier) return replayMany(db, earlier.taskIds ?? [earlier.taskId]);
+			} else {
+				const [firstInsert, ...moreInserts] = insertPendingMany(db, rows, now);
+				if (firstInsert) await db.batch([firstInsert, ...moreInserts]);
+			}
+
+			const sent: string[] = [];
+			for (const part of sendBatches(rows, sizes)) {
+				try {
+					await queue.sendBatch(part.map((row) => ({ body: envelopeOf(row), contentType: "json", delaySeconds })));
+					sent.push(...part.map((row) => row.id));
+				} catch (err) {
+					const unsent = rows.slice(sent.length);
+					log.error("queue sendBatch failed", {
+						name: task.name,
+						sent: sent.length,
+						unsent: unsent.length,
+						error: errorMessage(err),
+					});
+					const error = `${ENQUEUE_FAILED}${errorMessage(err)}`;
+					const failed = unsent.map(({ id, name, payload }) => ({ id, name, payload, enqueuedAt: now, error }));
+					const recordedFailure = await bestEffort(
+						log,
+						failed.map((t) => t.id),
+						async () => {
+							await failNow(db, failed, now);
+							// With nothing on the queue the key is released, as for one task, so
+							// the client can retry with it. Once some tasks are on the queue, a
+							// retry under the key must not send them again: the key stays, and
+							// answers this same error.
+							if (key !== undefined && sent.length === 0) await releaseKey(db, key);
+						},
+					);
+					if (!recordedFailure) throw stateUnknown(rows.map((row) => row.id));
+					throw partlyEnqueued(
+						rows.map((row) => row.id),
+						new Set(unsent.map((row) => row.id)),
+					);
+				}
+			}
+			log.info("tasks enqueued", { name: task.name, count: rows.length, delay_seconds: delaySeconds });
+			return { ids: rows.map((row) => row.id), replayed: false };
+		},
+
+		async backlog() {
+			const metrics = await queue.metrics();
+			return { messages: metrics.backlogCount, oldestSentAt: metrics.oldestMessageTimestamp ?? null };
+		},
+
+		async resend(envelopes) {
+			if (envelopes.length === 0) return;
+			for (const part of sendBatches(envelopes, envelopes.map(bytesOf))) {
+				await queue.sendBatch(part.map((body) => ({ body, contentType: "json" })));
+			}
+			log.info("tasks redelivered", { count: envelopes.length, task_ids: envelopes.map((e) => e.id) });
+		},
+	};
+}
+
+const envelopeOf = (row: NewTask): Envelope => ({ id: row.id, name: row.name, input: row.payload });
+
+/**
+ * Records a failed enqueue. If D1 fails too, the rows already written stay
+ * PENDING and stuck-task recovery sends them later; the caller is still told
+ * the queue failed, and that the outcome is unknown rather than that nothing
+ * was enqueued.
+ */
+async function bestEffort(log: Logger, taskIds: string[], record: () => Promise<void>): Promise<boolean> {
+	try {
+		await record();
+		return true;
+	} catch (err) {
+		log.error("could not record the failed enqueue; recovery will send any recorded task later", {
+			task_ids: taskIds,
+			error: errorMessage(err),
+		});
+		return false;
+	}
+}
+
+function stateUnknown(ids: string[]): QueueUnavailableError {
+	const [only] = ids;
+	return ids.length === 1 && only
+		? new QueueUnavailableError(
+				"The task queue is unavailable and the task's state could not be recorded; it may still run. Retry with the same Idempotency-Key, or read GET /tasks/{task_id}",
+				{ task_id: only },
+			)
+		: new QueueUnavailableError(
+				"The task queue is unavailable and the tasks' state could not be recorded; they may still run. Retry with the same Idempotency-Key, or read GET /tasks/{task_id} for each",
+				{ task_ids: ids },
+			);
+}
+
+/** The error for a bulk request the queue failed part-way through. */
+function partlyEnqueued(ids: string[], unsent: ReadonlySet<string>): QueueUnavailableError {
+	const entries = ids.map((task_id, index) => ({ index, task_id }));
+	const enqueued = entries.filter((entry) => !unsent.has(entry.task_id));
+	return new QueueUnavailableError(
+		`The task queue failed after ${enqueued.length} of ${ids.length} tasks; the rest were not enqueued and are recorded as FAILURE`,
+		{ enqueued, not_enqueued: entries.filter((entry) => unsent.has(entry.task_id)) },
+	);
+}
+
+/**
+ * A repeat of a keyed bulk request: the same ids, or the same error when the
+ * queue failed part-way (those tasks are FAILURE with "enqueue failed").
+ */
+async function replayMany(db: EngineDb, ids: string[]): Promise<EnqueuedMany> {
+	const unsent = await neverSent(db, ids, ENQUEUE_FAILED);
+	if (unsent.size > 0) throw partlyEnqueued(ids, unsent);
+	return { ids, replayed: true };
+}

@@ -1,0 +1,18 @@
+// What the engine itself works with for one env: its drizzle client, its
+// config, a logger and the producer. Built per request or batch from the
+// bindings the app hands in; the parts that need no rebuilding are cached per
+// isolate. It is also the context the engine's built-in tasks run with.
+import type { EngineConfig } from "./config";
+import type { EngineDb } from "./db";
+import type { TaskDefinition } from "./define";
+import type { Logger } from "./log";
+import type { Producer } from "./producer";
+
+export interface Runtime {
+	readonly db: EngineDb;
+	readonly config: EngineConfig;
+	readonly log: Logger;
+	readonly producer: Producer;
+	/** A registered task, by name (its context type aside); undefined for a name not registered. */
+	taskOf(name: string): TaskDefinition<never> | undefined;
+}

@@ -1,0 +1,95 @@
+// The engine's tables: the result backend (tasks), completed side effects and
+// idempotency keys. The app's schema (src/db/schema.ts) re-exports them, so
+// drizzle-kit generates one migration sequence for both.
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { TASK_STATES } from "./states";
+
+// Milliseconds since the epoch, as an integer, computed by SQLite itself.
+const now = sql`(CAST(unixepoch('subsec') * 1000 AS INTEGER))`;
+const timestamp = (name: string) => integer(name, { mode: "timestamp_ms" });
+
+/** One failed attempt in a task's timeline (appended by store/history.ts). */
+export interface HistoryEntry {
+	/** The run that failed (1 for the first); 0 when the task never ran. */
+	attempt: number;
+	/** When it was recorded, in milliseconds since the epoch. */
+	at: number;
+	status: "RETRY" | "FAILURE";
+	error: string;
+	/** For RETRY: how long until the next attempt; null for FAILURE. */
+	delaySeconds: number | null;
+}
+
+export const tasks = sqliteTable(
+	"tasks",
+	{
+		id: text("id").primaryKey(),
+		name: text("name").notNull(),
+		payload: text("payload", { mode: "json" }).notNull(),
+		status: text("status", { enum: TASK_STATES }).notNull().default("PENDING"),
+		result: text("result", { mode: "json" }),
+		error: text("error"),
+		attempts: integer("attempts").notNull().default(0),
+		createdAt: timestamp("created_at").notNull().default(now),
+		startedAt: timestamp("started_at"),
+		finishedAt: timestamp("finished_at"),
+		updatedAt: timestamp("updated_at").notNull().default(now),
+		/** While STARTED: until when the claiming delivery owns the run. */
+		leaseExpiresAt: timestamp("lease_expires_at"),
+		/** While RETRY: when the next attempt is due. */
+		nextAttemptAt: timestamp("next_attempt_at"),
+		/** When the first run is due: later than created_at for a delayed task. */
+		dueAt: timestamp("due_at"),
+		/** For a task re-enqueued by POST /tasks/:id/retry: the task it repeats. */
+		retryOf: text("retry_of"),
+		/** How often stuck-task recovery re-sent this task's message. */
+		recoveries: integer("recoveries").notNull().default(0),
+		/** Every failed attempt, oldest first: appended by the RETRY or FAILURE update itself (store/history.ts). */
+		history: text("history", { mode: "json" }).$type<HistoryEntry[]>().notNull().default(sql`'[]'`),
+	},
+	(t) => [
+		check("tasks_status_check", sql.raw(`status IN (${TASK_STATES.map((s) => `'${s}'`).join(", ")})`)),
+		// Listing is newest first with (created_at, id) as the keyset cursor.
+		index("tasks_status_created_idx").on(t.status, t.createdAt, t.id),
+		index("tasks_name_created_idx").on(t.name, t.createdAt, t.id),
+		index("tasks_created_idx").on(t.createdAt, t.id),
+		// Finished tasks by age and outcome: the dashboard's throughput chart reads
+		// this index alone. Partial, so only finishing writes touch it, not every
+		// PENDING -> STARTED -> RETRY move.
+		index("tasks_finished_status_idx").on(t.finishedAt, t.status).where(sql`finished_at IS NOT NULL`),
+	],
+);
+
+/** Side effects a task has completed, so a re-run can skip them (TaskInfo.once). */
+export const taskEffects = sqliteTable(
+	"task_effects",
+	{
+		taskId: text("task_id")
+			.notNull()
+			.references(() => tasks.id, { onDelete: "cascade" }),
+		key: text("key").notNull(),
+		value: text("value", { mode: "json" }).notNull(),
+		recordedAt: timestamp("recorded_at").notNull().default(now),
+	},
+	(t) => [primaryKey({ columns: [t.taskId, t.key] })],
+);
+
+/** Idempotency-Key header values: one key, one request (one task, or a bulk request's tasks), until it expires. */
+export const idempotencyKeys = sqliteTable(
+	"idempotency_keys",
+	{
+		key: text("key").primaryKey(),
+		/** Hash of the task name and its validated input. */
+		fingerprint: text("fingerprint").notNull(),
+		/** The task the key enqueued; for a bulk request, the first of them. */
+		taskId: text("task_id").notNull(),
+		/** For a bulk request: every task it enqueued, in input order. */
+		taskIds: text("task_ids", { mode: "json" }).$type<string[]>(),
+		createdAt: timestamp("created_at").notNull().default(now),
+		expiresAt: timestamp("expires_at").notNull(),
+	},
+	(t) => [index("idempotency_keys_expires_idx").on(t.expiresAt)],
+);
+
+export type TaskRow = typeof tasks.$inferSelect;

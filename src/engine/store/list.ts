@@ -1,0 +1,60 @@
+// Listing tasks newest first with an opaque keyset cursor over (created_at, id):
+// every page is an index range scan, however deep the client pages.
+import { and, desc, eq, gte, lt, lte, or, type SQL } from "drizzle-orm";
+import type { EngineDb } from "../db";
+import { InvalidCursorError } from "../errors";
+import { type TaskRow, tasks } from "../schema";
+import type { TaskState } from "../states";
+
+export interface TaskFilter {
+	status?: TaskState | undefined;
+	name?: string | undefined;
+	createdAfter?: Date | undefined;
+	createdBefore?: Date | undefined;
+	limit: number;
+	cursor?: string | undefined;
+}
+
+export interface TaskPage {
+	tasks: TaskRow[];
+	nextCursor: string | null;
+}
+
+export async function listTasks(db: EngineDb, filter: TaskFilter): Promise<TaskPage> {
+	const conditions: (SQL | undefined)[] = [
+		filter.status ? eq(tasks.status, filter.status) : undefined,
+		filter.name ? eq(tasks.name, filter.name) : undefined,
+		filter.createdAfter ? gte(tasks.createdAt, filter.createdAfter) : undefined,
+		filter.createdBefore ? lte(tasks.createdAt, filter.createdBefore) : undefined,
+	];
+	if (filter.cursor) {
+		const after = decodeCursor(filter.cursor);
+		conditions.push(or(lt(tasks.createdAt, after.createdAt), and(eq(tasks.createdAt, after.createdAt), lt(tasks.id, after.id))));
+	}
+	const rows = await db
+		.select()
+		.from(tasks)
+		.where(and(...conditions))
+		.orderBy(desc(tasks.createdAt), desc(tasks.id))
+		.limit(filter.limit + 1);
+	const page = rows.slice(0, filter.limit);
+	const last = page.at(-1);
+	return { tasks: page, nextCursor: rows.length > filter.limit && last ? encodeCursor(last) : null };
+}
+
+// URL-safe Base64 without padding (RFC 4648 section 5); the JSON is ASCII, so btoa takes it as is.
+const encodeCursor = (row: TaskRow): string =>
+	btoa(JSON.stringify([row.createdAt.getTime(), row.id]))
+		.replaceAll("+", "-")
+		.replaceAll("/", "_")
+		.replace(/=+$/, "");
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+	try {
+		const [ms, id] = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))) as unknown[];
+		if (typeof ms === "number" && Number.isSafeInteger(ms) && typeof id === "string") return { createdAt: new Date(ms), id };
+	} catch {
+		// fall through to the 400 below
+	}
+	throw new InvalidCursorError();
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { insertPending } from "../../src/engine/store/tasks";
+import { call, testContext } from "./helpers";
+
+describe("GET /tasks/:task_id", () => {
+	it("returns the recorded task", async () => {
+		const id = crypto.randomUUID();
+		await insertPending(testContext().db, { id, name: "process_user_data", payload: { user_id: 7 } });
+
+		const res = await call(`/tasks/${id}`);
+		expect(res.status).toBe(200);
+		expect(await res.json()).toEqual({
+			task_id: id,
+			name: "process_user_data",
+			status: "PENDING",
+			result: null,
+			error: null,
+			attempts: 0,
+			created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+			started_at: null,
+			finished_at: null,
+			due_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+			next_attempt_at: null,
+			retry_of: null,
+			history: [],
+		});
+	});
+
+	it("answers 404 for an unknown id", async () => {
+		const res = await call(`/tasks/${crypto.randomUUID()}`);
+		expect(res.status).toBe(404);
+		expect(await res.json()).toMatchObject({ error: { code: "not_found", message: "Task not found" } });
+	});
+
+	it("answers 400 for a malformed id", async () => {
+		const res = await call("/tasks/not-a-uuid");
+		expect(res.status).toBe(400);
+		expect(await res.json()).toMatchObject({ error: { code: "validation_error", details: [{ path: "task_id" }] } });
+	});
+});
