@@ -70,7 +70,9 @@ export function serveDocs(app: Hono<AppEnv>): void {
 
 // Scalar's API reference, loaded from its CDN as its docs describe, pinned to
 // one release so the page cannot change under us. Nothing of it is in the
-// Worker's bundle: the page is this string.
+// Worker's bundle: the page is this string. Scalar mounts on #app and so
+// replaces what is inside it: the fallback shows until then, and stays when
+// the CDN cannot be reached (offline, blocked), instead of a blank page.
 const SCALAR = "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/esm.js";
 const DOCS_PAGE = `<!doctype html>
 <html lang="en">
@@ -80,7 +82,9 @@ const DOCS_PAGE = `<!doctype html>
 <title>edge-tasks API</title>
 </head>
 <body>
-<div id="app"></div>
+<div id="app">
+<p>The interactive reference loads from cdn.jsdelivr.net; if it does not appear, read the API description at <a href="/openapi.json">/openapi.json</a>.</p>
+</div>
 <script type="module">
 import { createApiReference } from "${SCALAR}";
 createApiReference("#app", { url: "/openapi.json" });
