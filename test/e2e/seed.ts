@@ -1,4 +1,4 @@
-// A realistic last hour for the browser test and the README's screenshot:
+// A realistic last hour for the browser test and the screenshot in docs/dashboard.md:
 // about fifteen hundred emails and user updates, an SMTP outage twenty minutes
 // ago that made some of them retry and fail, and a little work still in
 // flight. Rows are written straight into D1, shaped as the Worker writes them.
