@@ -131,13 +131,18 @@ export const scheduleFields = {
 		.number()
 		.int()
 		.min(0)
-		.max(MAX_DELAY_SECONDS, { error: `must be at most ${MAX_DELAY_SECONDS} (12 hours, Queues' longest delay)` })
+		.max(MAX_DELAY_SECONDS, {
+			error: `must be at most ${MAX_DELAY_SECONDS} (${MAX_DELAY_SECONDS / 3600} hours, Queues' longest delay)`,
+		})
 		.optional()
-		.meta({ description: "Run no sooner than this many seconds from now (0 to 43200).", example: 60 }),
-	eta: z.iso.datetime({ offset: true }).optional().meta({
-		description: "Run no sooner than this instant (ISO 8601; in the past means now; at most 12 hours ahead).",
-		example: "2026-11-24T18:00:00Z",
-	}),
+		.meta({ description: `Run no sooner than this many seconds from now (0 to ${MAX_DELAY_SECONDS}).`, example: 60 }),
+	eta: z.iso
+		.datetime({ offset: true })
+		.optional()
+		.meta({
+			description: `Run no sooner than this instant (ISO 8601; in the past means now; at most ${MAX_DELAY_SECONDS / 3600} hours ahead).`,
+			example: "2026-11-24T18:00:00Z",
+		}),
 };
 
 /** The delay in seconds a request asked for, from delay_seconds or eta. */
@@ -150,9 +155,12 @@ export function delayOf(schedule: { delay_seconds?: number | undefined; eta?: st
 	if (schedule.eta === undefined) return schedule.delay_seconds ?? 0;
 	const delay = Math.max(0, Math.ceil((Date.parse(schedule.eta) - now) / 1000));
 	if (delay > MAX_DELAY_SECONDS) {
-		throw new AppError(400, "validation_error", "eta is more than 12 hours ahead, the longest Queues can delay a message", [
-			{ path: "eta", message: `must be within ${MAX_DELAY_SECONDS} seconds from now` },
-		]);
+		throw new AppError(
+			400,
+			"validation_error",
+			`eta is more than ${MAX_DELAY_SECONDS / 3600} hours ahead, the longest Queues can delay a message`,
+			[{ path: "eta", message: `must be within ${MAX_DELAY_SECONDS} seconds from now` }],
+		);
 	}
 	return delay;
 }
