@@ -69,10 +69,10 @@ export class IdempotencyKeyReusedError extends EngineError {
 	}
 }
 
-/** An idempotency key's first request is still being recorded. */
+/** An idempotency key's first request is still being recorded or sent; ask again after `retryAfterSeconds`. */
 export class IdempotencyKeyInFlightError extends EngineError {
 	override readonly name = "IdempotencyKeyInFlightError";
-	constructor() {
+	constructor(readonly retryAfterSeconds = 1) {
 		super("idempotency_key_in_flight", "A request with this Idempotency-Key is being processed; retry it");
 	}
 }

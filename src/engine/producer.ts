@@ -21,11 +21,8 @@ import { newTaskId } from "./ids";
 import { MAX_DELAY_SECONDS } from "./limits";
 import { errorMessage, type Logger } from "./log";
 import { bytesOf, checkSizes, sendBatches } from "./queue";
-import { neverSent, recordWithKey, releaseKey } from "./store/keys";
-import { failNow, insertPending, insertPendingMany, type NewTask } from "./store/tasks";
-
-/** The error of a task whose message never reached the queue. */
-const ENQUEUE_FAILED = "enqueue failed: ";
+import { markSent, neverSent, recordWithKey, releaseKey } from "./store/keys";
+import { ENQUEUE_FAILED, failNow, insertPending, insertPendingMany, type NewTask } from "./store/tasks";
 
 export interface EnqueueOptions {
 	/** A client-chosen key: the same key with the same task and input yields the same task. */
@@ -148,6 +145,7 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names }:
 				if (!recordedFailure) throw stateUnknown([row.id]);
 				throw new QueueUnavailableError("The task queue is unavailable; nothing was enqueued. Try again later.");
 			}
+			if (key !== undefined) await keySent(db, log, key);
 			log.info("task enqueued", { task_id: row.id, name: task.name, delay_seconds: delaySeconds });
 			return { id: row.id, replayed: false };
 		},
@@ -197,7 +195,7 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names }:
 							// the client can retry with it. Once some tasks are on the queue, a
 							// retry under the key must not send them again: the key stays, and
 							// answers this same error.
-							if (key !== undefined && sent.length === 0) await releaseKey(db, key);
+							if (key !== undefined) await (sent.length === 0 ? releaseKey(db, key) : markSent(db, key));
 						},
 					);
 					if (!recordedFailure) throw stateUnknown(rows.map((row) => row.id));
@@ -207,6 +205,7 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names }:
 					);
 				}
 			}
+			if (key !== undefined) await keySent(db, log, key);
 			log.info("tasks enqueued", { name: task.name, count: rows.length, delay_seconds: delaySeconds });
 			return { ids: rows.map((row) => row.id), replayed: false };
 		},
@@ -224,6 +223,18 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names }:
 			log.info("tasks redelivered", { count: envelopes.length, task_ids: envelopes.map((e) => e.id) });
 		},
 	};
+}
+
+/**
+ * Marks the key sent. The messages are on the queue whatever happens here: if
+ * D1 fails, replays wait until SEND_GRACE_SECONDS have passed, then answer.
+ */
+async function keySent(db: EngineDb, log: Logger, key: string): Promise<void> {
+	try {
+		await markSent(db, key);
+	} catch (err) {
+		log.warn("could not mark the idempotency key sent; replays wait for the grace period", { error: errorMessage(err) });
+	}
 }
 
 const envelopeOf = (row: NewTask): Envelope => ({ id: row.id, name: row.name, input: row.payload });
@@ -275,7 +286,7 @@ function partlyEnqueued(ids: string[], unsent: ReadonlySet<string>): QueueUnavai
  * queue failed part-way (those tasks are FAILURE with "enqueue failed").
  */
 async function replayMany(db: EngineDb, ids: string[]): Promise<EnqueuedMany> {
-	const unsent = await neverSent(db, ids, ENQUEUE_FAILED);
+	const unsent = await neverSent(db, ids);
 	if (unsent.size > 0) throw partlyEnqueued(ids, unsent);
 	return { ids, replayed: true };
 }

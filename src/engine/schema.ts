@@ -86,6 +86,12 @@ export const idempotencyKeys = sqliteTable(
 		taskId: text("task_id").notNull(),
 		/** For a bulk request: every task it enqueued, in input order. */
 		taskIds: text("task_ids", { mode: "json" }).$type<string[]>(),
+		/**
+		 * "sending" from the moment the key is claimed until its messages are on
+		 * the queue; then "sent". A replay answers only once the key is sent.
+		 * Keys recorded before this column existed were sent.
+		 */
+		state: text("state", { enum: ["sending", "sent"] }).notNull().default("sent"),
 		createdAt: timestamp("created_at").notNull().default(now),
 		expiresAt: timestamp("expires_at").notNull(),
 	},

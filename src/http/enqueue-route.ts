@@ -47,6 +47,11 @@ export const accepted = (c: Context, { id, replayed }: Enqueued) =>
 export const acceptedMany = (c: Context, { ids, replayed }: EnqueuedMany) =>
 	c.json({ task_ids: ids, status: "queued" as const }, replayed ? 200 : 202);
 
+const keyInFlight = errorResponse(
+	"A request with this Idempotency-Key is still being recorded or sent; ask again after Retry-After (its send may yet fail)",
+	z.object({ "Retry-After": z.string().meta({ description: "Seconds to wait before repeating the request", example: "1" }) }),
+);
+
 const bodyErrors = {
 	400: errorResponse("The body is not valid JSON or fails validation (including delay_seconds / eta)"),
 	413: errorResponse("The body is larger than MAX_BODY_BYTES, or a task's input is too large for a queue message"),
@@ -59,7 +64,7 @@ const bodyErrors = {
 export const enqueueResponses = {
 	200: { ...acceptedResponse, description: "Replay: this Idempotency-Key already enqueued this task; nothing new was enqueued" },
 	202: acceptedResponse,
-	409: errorResponse("A request with this Idempotency-Key is still being recorded; retry"),
+	409: keyInFlight,
 	422: errorResponse("This Idempotency-Key was used with a different body"),
 	...bodyErrors,
 };
@@ -70,7 +75,7 @@ export const bulkResponses = {
 		description: "Replay: this Idempotency-Key already enqueued these tasks; nothing new was enqueued",
 	},
 	202: { content: { "application/json": { schema: bulkAccepted } }, description: "Every task is recorded and on the queue" },
-	409: errorResponse("A request with this Idempotency-Key is still being recorded; retry"),
+	409: keyInFlight,
 	422: errorResponse("This Idempotency-Key was used with a different body"),
 	...bodyErrors,
 };

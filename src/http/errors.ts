@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { core } from "zod";
-import { createLogger, EngineError, type EngineErrorKind, errorMessage } from "../engine";
+import { createLogger, EngineError, type EngineErrorKind, errorMessage, IdempotencyKeyInFlightError } from "../engine";
 import { AppError, type ErrorCode } from "../errors";
 
 /** Hook for the request validators: a failed validation throws, onError renders. */
@@ -90,7 +90,8 @@ function factsOf(err: Error, requestId: string | undefined): { facts: ErrorFacts
 		const { status, code } = engineErrors[err.kind];
 		if (err.kind === "config_error")
 			createLogger({ request_id: requestId }).error("misconfigured worker", { error: err.message });
-		return { facts: facts(status, code, err.message, err.details) };
+		const retryAfter = err instanceof IdempotencyKeyInFlightError ? { "Retry-After": String(err.retryAfterSeconds) } : undefined;
+		return { facts: facts(status, code, err.message, err.details), ...(retryAfter ? { headers: retryAfter } : {}) };
 	}
 	if (err instanceof HTTPException && err.status < 500) {
 		const code = codeForStatus[err.status] ?? "validation_error";

@@ -1,13 +1,21 @@
 // Idempotency keys: one key, one request (one task, or a bulk request's
 // tasks), until it expires. The key is claimed in the same D1 transaction that
 // records the request's tasks, so two requests with one key cannot both
-// enqueue.
+// enqueue. A key is "sending" until its messages are on the queue: a replay
+// then must wait, since the send may still fail and the task never run.
 import { and, eq, inArray, like, lt, lte, sql } from "drizzle-orm";
 import type { EngineDb } from "../db";
 import type { Json } from "../define";
 import { IdempotencyKeyInFlightError, IdempotencyKeyReusedError } from "../errors";
 import { idempotencyKeys, tasks } from "../schema";
-import { insertPendingMany, type NewTask } from "./tasks";
+import { ENQUEUE_FAILED, insertPendingMany, type NewTask } from "./tasks";
+
+/**
+ * How long a send may take before a key still "sending" is taken as sent: past
+ * it, the request that claimed the key has died or finished, and its tasks are
+ * recorded, so a missing message is sent by stuck-task recovery.
+ */
+export const SEND_GRACE_SECONDS = 60;
 
 export interface KeyedRequest {
 	name: string;
@@ -21,10 +29,13 @@ export interface KeyedRequest {
 export type KeyRow = typeof idempotencyKeys.$inferSelect;
 
 /**
- * Records the request's tasks and claims the key in one D1 transaction. If
- * the key is taken (and not expired) nothing is written and the earlier
- * request's key row is returned; IdempotencyKeyReusedError if it was for
- * different work.
+ * Records the request's tasks and claims the key ("sending") in one D1
+ * transaction. If the key is taken (and not expired) nothing is written and
+ * the earlier request's key row is returned once it was sent;
+ * IdempotencyKeyReusedError if it was for different work, and
+ * IdempotencyKeyInFlightError while it is still sending. A key left
+ * "sending" by a send that failed (its release failed too) is released here,
+ * and this request claims it anew.
  */
 export async function recordWithKey(
 	db: EngineDb,
@@ -32,6 +43,7 @@ export async function recordWithKey(
 	key: string,
 	now: Date,
 	ttlSeconds: number,
+	reclaim = true,
 ): Promise<KeyRow | undefined> {
 	const { name, rows, bulk = false, covers } = request;
 	const [first] = rows;
@@ -52,6 +64,7 @@ export async function recordWithKey(
 				fingerprint,
 				taskId: first.id,
 				taskIds: bulk ? rows.map((row) => row.id) : null,
+				state: "sending",
 				createdAt: now,
 				expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
 			}),
@@ -63,7 +76,21 @@ export async function recordWithKey(
 	const earlier = await db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key)).get();
 	if (!earlier) throw new IdempotencyKeyInFlightError();
 	if (earlier.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
+	if (earlier.state === "sent") return earlier;
+	const ids = earlier.taskIds ?? [earlier.taskId];
+	if (reclaim && (await neverSent(db, ids)).size === ids.length) {
+		// Its send failed and every task is FAILURE, but the key was not released.
+		await db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.key, key), eq(idempotencyKeys.state, "sending")));
+		return recordWithKey(db, request, key, now, ttlSeconds, false);
+	}
+	if (now.getTime() - earlier.createdAt.getTime() < SEND_GRACE_SECONDS * 1000) throw new IdempotencyKeyInFlightError(1);
+	await markSent(db, key);
 	return earlier;
+}
+
+/** The key's messages are on the queue (or its outcome is settled): replays may answer from it. */
+export async function markSent(db: EngineDb, key: string): Promise<void> {
+	await db.update(idempotencyKeys).set({ state: "sent" }).where(eq(idempotencyKeys.key, key));
 }
 
 /** Forgets a key, so that a retry with it enqueues anew. */
@@ -72,11 +99,17 @@ export async function releaseKey(db: EngineDb, key: string): Promise<void> {
 }
 
 /** Of these task ids, those that failed because their message never reached the queue. */
-export async function neverSent(db: EngineDb, ids: readonly string[], errorPrefix: string): Promise<Set<string>> {
+export async function neverSent(db: EngineDb, ids: readonly string[]): Promise<Set<string>> {
 	const rows = await db
 		.select({ id: tasks.id })
 		.from(tasks)
-		.where(and(sql`${tasks.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`, like(tasks.error, `${errorPrefix}%`)));
+		.where(
+			and(
+				sql`${tasks.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`,
+				eq(tasks.status, "FAILURE"),
+				like(tasks.error, `${ENQUEUE_FAILED}%`),
+			),
+		);
 	return new Set(rows.map((row) => row.id));
 }
 

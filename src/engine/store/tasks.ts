@@ -196,6 +196,9 @@ export async function claimMany(
 	};
 }
 
+/** The error of a task whose message never reached the queue starts so. */
+export const ENQUEUE_FAILED = "enqueue failed: ";
+
 /** The name a revoke tombstone carries until the task's message arrives. */
 export const UNKNOWN_NAME = "";
 
