@@ -10,6 +10,7 @@ import { createEngineDb } from "./db";
 import type { TaskDefinition, TaskRef } from "./define";
 import { applyTask } from "./eager";
 import type { Scope } from "./execute";
+import { canonicalId } from "./ids";
 import { createLogger, type LogFields, type Logger } from "./log";
 import { readTask, retryTask, revokeTask } from "./manage";
 import { oncePer } from "./once-per";
@@ -119,10 +120,10 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 			enqueue: producer.enqueue,
 			enqueueMany: producer.enqueueMany,
 			backlog: producer.backlog,
-			get: (id) => readTask(rt, id),
+			get: (id) => readTask(rt, canonicalId(id)),
 			list: (filter) => listTasks(rt.db, filter),
-			revoke: (id) => revokeTask(rt, id),
-			retry: (id) => retryTask(rt, id),
+			revoke: (id) => revokeTask(rt, canonicalId(id)),
+			retry: (id) => retryTask(rt, canonicalId(id)),
 			overview: (range, now = new Date()) => loadOverview(rt.db, now, range, names),
 			countsSince: (since) => countsSince(rt.db, since),
 			apply: (task, input) => applyTask(scope, task, input),

@@ -5,6 +5,13 @@ import { version as uuidVersion, v7, validate } from "uuid";
 
 export const newTaskId = (): string => v7();
 
+/**
+ * A task id as stored: lower case. UUIDs are case-insensitive (Swift's
+ * UUID().uuidString is upper case) but D1 compares text exactly, so every id a
+ * caller hands the engine is canonicalised first.
+ */
+export const canonicalId = (id: string): string => id.toLowerCase();
+
 /** When a UUIDv7 task id was minted, or undefined for any other id. */
 export function mintedAt(id: string): Date | undefined {
 	if (!validate(id) || uuidVersion(id) !== 7) return undefined;

@@ -91,7 +91,9 @@ export const idempotencyKeys = sqliteTable(
 		 * the queue; then "sent". A replay answers only once the key is sent.
 		 * Keys recorded before this column existed were sent.
 		 */
-		state: text("state", { enum: ["sending", "sent"] }).notNull().default("sent"),
+		state: text("state", { enum: ["sending", "sent"] })
+			.notNull()
+			.default("sent"),
 		createdAt: timestamp("created_at").notNull().default(now),
 		expiresAt: timestamp("expires_at").notNull(),
 	},
