@@ -135,8 +135,22 @@ export function defineTask<Ctx, S extends z.ZodType, R extends Json>(options: Ta
 		perBatch: false,
 		run,
 		runBatch: (ctx: Ctx, items: readonly BatchItem<z.output<S>>[]) =>
-			mapSettled(items, concurrency, (item) => withTimeout(run(ctx, item.input, item.task), timeoutSeconds)),
+			mapSettled(items, concurrencyFor(common, items.length), (item) =>
+				withTimeout(run(ctx, item.input, item.task), timeoutSeconds),
+			),
 	});
+}
+
+/**
+ * How many of `n` tasks of one kind run at once: the task's concurrency,
+ * raised where needed so that the waves of runs, each up to timeoutSeconds,
+ * fit in one consumer invocation's wall time (100 emails with a 60 s timeout
+ * would otherwise need 17 waves of 6: 1,020 s, past the 900 s a consumer may
+ * run).
+ */
+export function concurrencyFor(task: { concurrency: number; timeoutSeconds: number }, n: number): number {
+	const waves = Math.max(1, Math.floor(MAX_CONSUMER_WALL_SECONDS / task.timeoutSeconds));
+	return Math.max(task.concurrency, Math.ceil(n / waves));
 }
 
 /** defineTask with the context type fixed: `export const defineTask = taskDefiner<AppContext>()`. */

@@ -3,11 +3,13 @@
 // Built-in tasks run with the engine's runtime, app tasks with the app's context.
 // Whatever the batch size, D1 sees a constant number of round trips: one to
 // claim every task (and read what they already did), one per task kind that
-// works per batch (process_user_data), one to record new side effects, one to
-// record every outcome.
+// works per batch (process_user_data), one per kind that did side effects
+// (task.once) to record them as soon as that kind settles, one to record
+// every outcome.
 import {
 	type BatchItem,
 	backoffSeconds,
+	concurrencyFor,
 	type Json,
 	PermanentError,
 	RetryLater,
@@ -24,6 +26,7 @@ import {
 	type BatchStatement,
 	type Claims,
 	claimMany,
+	extendLeases,
 	failUnrunnable,
 	type NewEffect,
 	type Outcome,
@@ -179,13 +182,12 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 // lease covers that. A kind written per batch runs once for all of them.
 function leaseSeconds<Ctx>(task: TaskDefinition<never>, batch: readonly Runnable<Ctx>[]): number {
 	const ofKind = batch.filter((r) => r.task === task).length;
-	const waves = task.perBatch ? 1 : Math.ceil(ofKind / task.concurrency);
+	const waves = task.perBatch ? 1 : Math.ceil(ofKind / concurrencyFor(task, ofKind));
 	return Math.min(MAX_LEASE_SECONDS, task.timeoutSeconds * waves);
 }
 
 async function run<Ctx>(scope: Scope<Ctx>, claimed: readonly Runnable<Ctx>[], claims: Claims, decisions: Decision[]) {
 	const { rt } = scope;
-	const effects: NewEffect[] = [];
 	const startedAt = Date.now();
 	const kinds = new Map<Registered<Ctx>, Runnable<Ctx>[]>();
 	for (const r of claimed) kinds.set(r.entry, [...(kinds.get(r.entry) ?? []), r]);
@@ -193,6 +195,7 @@ async function run<Ctx>(scope: Scope<Ctx>, claimed: readonly Runnable<Ctx>[], cl
 	const settled = new Map<Runnable<Ctx>, PromiseSettledResult<Json>>();
 	await Promise.all(
 		[...kinds].map(async ([entry, list]) => {
+			const effects = new Effects();
 			const items: BatchItem<unknown>[] = list.map((r) => ({ input: r.input, task: infoFor(rt.log, r, claims, effects) }));
 			// Each run has its own timeout; this bounds a runBatch as a whole by its lease.
 			const results = await withTimeout(runKind(scope, entry, items), leaseSeconds(entry.task, list)).catch(
@@ -201,21 +204,38 @@ async function run<Ctx>(scope: Scope<Ctx>, claimed: readonly Runnable<Ctx>[], cl
 			list.forEach((r, i) => {
 				settled.set(r, results[i] ?? { status: "rejected", reason: new Error("runBatch returned too few results") });
 			});
+			// A run that timed out may have left an effect under way (an email the
+			// provider has not yet accepted). Its task is held one more timeout
+			// while the effect is awaited, so that if it completes it is recorded
+			// and the retry does not repeat it.
+			if (effects.underWay.size > 0) {
+				const grace = entry.task.timeoutSeconds;
+				const runs = list
+					.filter((r) => effects.underWay.has(r.envelope.id))
+					.map((r) => ({ id: r.envelope.id, attempt: attemptOf(r, claims) }));
+				await extendLeases(rt.db, runs, new Date(Date.now() + grace * 1000), new Date());
+				const late = await effects.settle(grace * 1000);
+				if (late > 0)
+					rt.log.warn("effects still under way after their task's timeout twice over; a retry may repeat them", { count: late });
+			}
+			// Each kind records its effects as soon as it settles, before any
+			// outcome: a slow kind in the same batch does not leave another's sent
+			// emails unrecorded, and if recording the outcomes fails, a redelivery
+			// still finds the effects. Losing this write would repeat every one of
+			// them, so a failed one is tried again (it is idempotent) before the
+			// batch gives up.
+			if (effects.done.length > 0) {
+				await persistently(
+					() => recordEffects(rt.db, effects.done, new Date()),
+					EFFECT_WRITE_RETRIES_MS,
+					(err, wait) =>
+						rt.log.warn("recording side effects failed; trying again", { error: errorMessage(err), retry_in_ms: wait }),
+				);
+			}
 		}),
 	);
 
 	const now = new Date();
-	// Side effects are recorded before any outcome: if recording the outcomes
-	// fails, a redelivery still finds the effects and does not repeat them.
-	// Losing this write would repeat every email of the batch, so a failed one
-	// is tried again (it is idempotent) before the batch gives up.
-	if (effects.length > 0) {
-		await persistently(
-			() => recordEffects(rt.db, effects, now),
-			EFFECT_WRITE_RETRIES_MS,
-			(err, wait) => rt.log.warn("recording side effects failed; trying again", { error: errorMessage(err), retry_in_ms: wait }),
-		);
-	}
 	const outcomes = claimed.map((r) => outcomeOf(r, attemptOf(r, claims), settled.get(r)));
 	const recorded = await recordOutcomes(rt.db, outcomes, now);
 
@@ -246,7 +266,45 @@ async function run<Ctx>(scope: Scope<Ctx>, claimed: readonly Runnable<Ctx>[], cl
 
 const attemptOf = <Ctx>(r: Runnable<Ctx>, claims: Claims) => claims.claimed.get(r.envelope.id) ?? 0;
 
-function infoFor<Ctx>(log: Logger, r: Runnable<Ctx>, claims: Claims, effects: NewEffect[]): TaskInfo {
+/** A kind's side effects: those done, and those still under way. */
+class Effects {
+	readonly done: NewEffect[] = [];
+	/** Tasks with an effect under way: how many each. */
+	readonly underWay = new Map<string, number>();
+	private readonly running = new Set<Promise<unknown>>();
+
+	track<T>(taskId: string, effect: Promise<T>): Promise<T> {
+		const settled = effect.then(
+			() => undefined,
+			() => undefined,
+		);
+		this.running.add(settled);
+		this.underWay.set(taskId, (this.underWay.get(taskId) ?? 0) + 1);
+		void settled.then(() => {
+			this.running.delete(settled);
+			const left = (this.underWay.get(taskId) ?? 1) - 1;
+			if (left > 0) this.underWay.set(taskId, left);
+			else this.underWay.delete(taskId);
+		});
+		return effect;
+	}
+
+	/** Waits up to `ms` for the effects still under way; returns how many are still running then. */
+	async settle(ms: number): Promise<number> {
+		if (this.running.size === 0) return 0;
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		const timeout = new Promise<void>((resolve) => {
+			timer = setTimeout(resolve, Math.max(0, ms));
+		});
+		await Promise.race([Promise.all(this.running), timeout]);
+		if (timer !== undefined) clearTimeout(timer);
+		// Let the completions that raced the timeout record themselves.
+		await Promise.resolve();
+		return this.running.size;
+	}
+}
+
+function infoFor<Ctx>(log: Logger, r: Runnable<Ctx>, claims: Claims, effects: Effects): TaskInfo {
 	const { id, name } = r.envelope;
 	const attempt = attemptOf(r, claims);
 	const done = claims.effects.get(id) ?? new Map<string, Json>();
@@ -259,9 +317,9 @@ function infoFor<Ctx>(log: Logger, r: Runnable<Ctx>, claims: Claims, effects: Ne
 				log.info("effect already done; not repeating it", { task_id: id, name, key, attempt });
 				return done.get(key) as T;
 			}
-			const value = await effect();
+			const value = await effects.track(id, effect());
 			done.set(key, value);
-			effects.push({ taskId: id, key, value });
+			effects.done.push({ taskId: id, key, value });
 			return value;
 		},
 	};

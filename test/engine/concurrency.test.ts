@@ -14,6 +14,8 @@ describe("bounded concurrency", () => {
 		const slow = defineTask({
 			name: "slow_io",
 			input: z.object({ i: z.number() }),
+			// 20 waves of 60 s would not fit a consumer's 900 s; 4 waves of 6 do.
+			timeoutSeconds: 60,
 			async run(_ctx: StandInContext) {
 				most = Math.max(most, ++inFlight);
 				await new Promise((resolve) => setTimeout(resolve, 5));

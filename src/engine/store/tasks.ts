@@ -208,6 +208,25 @@ export interface NewEffect {
 	value: Json;
 }
 
+/**
+ * Holds the runs `{ id, attempt }` a while longer: their effects are still
+ * under way. Fenced by attempt, like an outcome.
+ */
+export async function extendLeases(
+	db: EngineDb,
+	runs: readonly { id: string; attempt: number }[],
+	until: Date,
+	now: Date,
+): Promise<void> {
+	await db.$client
+		.prepare(`
+			UPDATE tasks SET lease_expires_at = ?2, updated_at = ?3
+			FROM json_each(?1) AS r
+			WHERE tasks.id = r.value->>'id' AND tasks.attempts = r.value->>'attempt' AND tasks.status = 'STARTED'`)
+		.bind(JSON.stringify(runs), ms(until), ms(now))
+		.run();
+}
+
 /** Records side effects; a key already recorded keeps its first value. */
 export async function recordEffects(db: EngineDb, effects: readonly NewEffect[], now: Date): Promise<void> {
 	const list = JSON.stringify(effects.map((e) => ({ task_id: e.taskId, key: e.key, value: JSON.stringify(e.value) })));
