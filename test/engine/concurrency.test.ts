@@ -14,7 +14,7 @@ describe("bounded concurrency", () => {
 		const slow = defineTask({
 			name: "slow_io",
 			input: z.object({ i: z.number() }),
-			// 20 waves of 60 s would not fit a consumer's 900 s; 4 waves of 6 do.
+			// With a 60 s timeout, 4 waves of 6 fit in a consumer's 900 s: the concurrency stays 6.
 			timeoutSeconds: 60,
 			async run(_ctx: StandInContext) {
 				most = Math.max(most, ++inFlight);

@@ -13,17 +13,21 @@ import { defineTask } from "../define";
 import type { Backlog } from "../producer";
 import type { Runtime } from "../runtime";
 import type { TaskRow } from "../schema";
+import { SEND_GRACE_SECONDS } from "../store/keys";
 import { applyStuckMoves, findStuck, type StuckMove } from "../store/maintenance";
 
 const LEASE_EXPIRED = "the lease expired; redelivered by recovery";
 
 /**
- * Tasks enqueued before this instant cannot still be waiting on the queue:
- * it holds nothing that old. Undefined when the queue is empty.
+ * Tasks recorded before this instant cannot still be waiting on the queue: it
+ * holds nothing that old. A task's row is written before its message is sent
+ * (keyed, delayed and bulk enqueues), so the oldest message can be a little
+ * younger than its own row: the bound allows the longest a send takes.
+ * Undefined when the queue is empty.
  */
 function queueHoldsSince(backlog: Backlog): Date | undefined {
 	if (backlog.messages === 0) return undefined;
-	return backlog.oldestSentAt ?? new Date(0);
+	return new Date((backlog.oldestSentAt?.getTime() ?? 0) - SEND_GRACE_SECONDS * 1000);
 }
 
 /** What recovery does with one stuck task. */
