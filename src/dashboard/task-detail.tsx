@@ -174,6 +174,6 @@ taskDetail.post("/:id/revoke", async (c) => {
 });
 
 taskDetail.post("/:id/retry", async (c) => {
-	const id = await c.var.ctx.tasks.retry(taskId(c.req.param("id")));
+	const { id } = await c.var.ctx.tasks.retry(taskId(c.req.param("id")));
 	return c.redirect(`/dashboard/tasks/${id}?notice=retried`, 303);
 });

@@ -14,7 +14,7 @@ import { canonicalId } from "./ids";
 import { createLogger, type LogFields, type Logger } from "./log";
 import { readTask, retryTask, revokeTask } from "./manage";
 import { oncePer } from "./once-per";
-import { createProducer, type Producer } from "./producer";
+import { createProducer, type Enqueued, type Producer } from "./producer";
 import { createRegistry } from "./registry";
 import type { Runtime } from "./runtime";
 import { runSchedule, type ScheduleEntry, schedule } from "./scheduler";
@@ -44,8 +44,8 @@ export interface TaskClient extends Pick<Producer, "enqueue" | "enqueueMany" | "
 	list(filter: TaskFilter): Promise<TaskPage>;
 	/** PENDING or RETRY becomes REVOKED: TaskNotFoundError, IllegalTransitionError otherwise. */
 	revoke(id: string): Promise<TaskRow>;
-	/** A FAILURE or REVOKED task's input, enqueued again as a new task; returns its id. */
-	retry(id: string): Promise<string>;
+	/** A FAILURE or REVOKED task's input, enqueued again as a new task (replayed: a repeat within the key TTL). */
+	retry(id: string): Promise<Enqueued>;
 	/** The dashboard's aggregates (counts per state and name, throughput, oldest due task). */
 	overview(range: Range, now?: Date): Promise<Overview>;
 	/** Tasks created since `since`, counted by name and state. */

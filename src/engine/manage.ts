@@ -4,6 +4,7 @@
 // same moves with the same errors.
 import { IllegalTransitionError, TaskNotFoundError } from "./errors";
 import { unseenSince } from "./ids";
+import type { Enqueued } from "./producer";
 import type { Runtime } from "./runtime";
 import type { TaskRow } from "./schema";
 import { getTask, revoke, revokeUnseen, UNKNOWN_NAME } from "./store/tasks";
@@ -56,8 +57,12 @@ export async function revokeTask(rt: Runtime, id: string): Promise<TaskRow> {
 	throw new IllegalTransitionError(`Task is ${current.status}; only PENDING or RETRY tasks can be revoked`);
 }
 
-/** Enqueues a FAILURE or REVOKED task's input again as a new task; returns the new id. */
-export async function retryTask(rt: Runtime, id: string): Promise<string> {
+/**
+ * Enqueues a FAILURE or REVOKED task's input again as a new task. A retry of
+ * the same task within the idempotency TTL answers with the task the first
+ * created (replayed): a double click on Retry runs it once.
+ */
+export async function retryTask(rt: Runtime, id: string): Promise<Enqueued> {
 	const original = await getTask(rt.db, id);
 	if (!original) throw new TaskNotFoundError();
 	if (original.status !== "FAILURE" && original.status !== "REVOKED") {
@@ -69,6 +74,6 @@ export async function retryTask(rt: Runtime, id: string): Promise<string> {
 	}
 	const task = rt.taskOf(original.name);
 	if (!task) throw new IllegalTransitionError(`Task name "${original.name}" is no longer registered`);
-	const { id: newId } = await rt.producer.enqueue(task, original.payload, { retryOf: original.id });
-	return newId;
+	// A space: no client's Idempotency-Key can take this one (theirs are printable ASCII without it).
+	return rt.producer.enqueue(task, original.payload, { retryOf: original.id, idempotencyKey: `retry ${original.id}` });
 }

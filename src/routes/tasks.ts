@@ -3,7 +3,8 @@
 import * as z from "zod";
 import { TASK_STATES } from "../engine";
 import { notFound } from "../errors";
-import { authedRoute } from "../http/openapi";
+import { accepted } from "../http/enqueue-route";
+import { authedRoute, enqueueRoute } from "../http/openapi";
 import { createRouter } from "../http/openapi-router";
 import { acceptedResponse, errorResponse, taskBody, toTaskBody } from "../http/schemas";
 
@@ -97,23 +98,25 @@ tasks.openapi(
 );
 
 tasks.openapi(
-	authedRoute({
+	enqueueRoute({
 		method: "post",
 		path: "/tasks/{task_id}/retry",
 		tags: ["Tasks"],
 		summary: "Run a failed or revoked task again, as a new task",
-		description: "Enqueues a new task with the same input; its retry_of names the original.",
+		description:
+			"Enqueues a new task with the same input; its retry_of names the original. Retrying the same task again (within IDEMPOTENCY_TTL_SECONDS) answers 200 with the task the first retry created: a double click runs it once.",
 		request: { params: taskIdParams },
 		responses: {
+			200: { ...acceptedResponse, description: "This task was retried before: the task that retry created" },
 			202: acceptedResponse,
 			400: errorResponse("task_id is not a UUID, or the stored input no longer passes the task's schema"),
 			404: errorResponse("No such task"),
-			409: errorResponse("The task is not FAILURE or REVOKED, or its task name is no longer registered"),
+			409: errorResponse(
+				"The task is not FAILURE or REVOKED, or its task name is no longer registered, or another retry of it is being sent (see Retry-After)",
+				z.object({ "Retry-After": z.string().optional().meta({ example: "1" }) }),
+			),
 			503: errorResponse("The queue refused the message; nothing was enqueued"),
 		},
 	}),
-	async (c) => {
-		const id = await c.var.ctx.tasks.retry(c.req.valid("param").task_id);
-		return c.json({ task_id: id, status: "queued" as const }, 202, { Location: `/tasks/${id}` });
-	},
+	async (c) => accepted(c, await c.var.ctx.tasks.retry(c.req.valid("param").task_id)),
 );

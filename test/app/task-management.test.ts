@@ -149,3 +149,40 @@ describe("POST /tasks/:id/retry", () => {
 		expect(res.status).toBe(409);
 	});
 });
+
+describe("retry, repeated", () => {
+	/** A delayed email, revoked before it ran: a task retry accepts. */
+	async function revokedTask() {
+		const res = await postJson("/send-email", { email: "ada@example.com", subject: "Hi", body: "Body", delay_seconds: 600 });
+		const { task_id } = await res.json<{ task_id: string }>();
+		await call(`/tasks/${task_id}`, { method: "DELETE" });
+		return task_id;
+	}
+
+	it("a second retry of the same task answers 200 with the task the first created: a double click sends once", async () => {
+		const task_id = await revokedTask();
+		const first = await call(`/tasks/${task_id}/retry`, { method: "POST" });
+		const second = await call(`/tasks/${task_id}/retry`, { method: "POST" });
+		expect([first.status, second.status]).toEqual([202, 200]);
+		expect((await second.json<{ task_id: string }>()).task_id).toBe((await first.json<{ task_id: string }>()).task_id);
+		expect(second.headers.get("Location")).toBe(first.headers.get("Location"));
+	});
+
+	it("two retries at once create one task: the other waits (409) or replays it (200)", async () => {
+		const task_id = await revokedTask();
+		const answers = await Promise.all([1, 2].map(() => call(`/tasks/${task_id}/retry`, { method: "POST" })));
+		expect(answers.map((a) => a.status).filter((s) => s === 202)).toHaveLength(1);
+		expect(answers.every((a) => [200, 202, 409].includes(a.status))).toBe(true);
+		const retries = await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE retry_of = ?")
+			.bind(task_id)
+			.first<{ n: number }>();
+		expect(retries?.n).toBe(1);
+	});
+
+	it("is rate limited like any enqueue", async () => {
+		vi.spyOn(env.ENQUEUE_LIMITER, "limit").mockResolvedValue({ success: false });
+		const res = await call(`/tasks/${crypto.randomUUID()}/retry`, { method: "POST" });
+		expect(res.status).toBe(429);
+		expect(res.headers.get("Retry-After")).toBe("60");
+	});
+});
