@@ -68,6 +68,7 @@ export async function startHost(entry: string, options: HostOptions = {}): Promi
 						...options.vars,
 						API_TOKENS: TOKEN,
 						SESSION_SECRET: "bench-session-secret-0123456789abcdef",
+						TASK_ID_SECRET: "bench-task-id-secret-0123456789abcdef",
 					},
 					// The benchmark measures the Worker, not the limiter's verdict: the
 					// same binding, with a limit the load cannot reach.

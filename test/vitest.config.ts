@@ -51,6 +51,7 @@ export default defineConfig(async () => ({
 					APP_ENV: "test",
 					API_TOKENS: "test-token-0123456789abcdef, rotated-token-0123456789abcdef, rate-limit-token-0123456789abcdef",
 					SESSION_SECRET: "test-session-secret-0123456789abcdef0123456789",
+					TASK_ID_SECRET: "test-task-id-secret-0123456789abcdef0123456789",
 					TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
 				},
 				// Deliver enqueued messages to the consumer quickly.

@@ -17,6 +17,11 @@ export const engineConfigSchema = z
 		// The task queue's message retention: 4 days unless the queue was created
 		// with another (up to 14 days; the Free plan keeps messages 24 hours).
 		QUEUE_RETENTION_SECONDS: seconds(60, 14 * DAY, 4 * DAY),
+		// A secret: signs task ids (ids.ts), so one this deployment never minted
+		// is not mistaken for a task still on the queue.
+		TASK_ID_SECRET: z
+			.string({ error: "is required: a secret of at least 32 random characters that signs task ids" })
+			.min(32, { error: "must be at least 32 characters" }),
 	})
 	// A task's record must outlive every copy of its message: the consumer
 	// creates a missing row, so a redelivery after the result expired would run
@@ -43,6 +48,8 @@ export type EngineConfig = Readonly<{
 	stuckPendingSeconds: number;
 	/** How long the queue keeps a message nobody consumed: a task id older than this with no row is unknown. */
 	queueRetentionSeconds: number;
+	/** Signs task ids; never logged. */
+	taskIdSecret: string;
 }>;
 
 /** Only these vars are read; any others are the app's. */
@@ -63,5 +70,6 @@ export function parseEngineConfig(vars: EngineVars): EngineConfig {
 		resultTtlSeconds: env.RESULT_TTL_SECONDS,
 		stuckPendingSeconds: env.STUCK_PENDING_SECONDS,
 		queueRetentionSeconds: env.QUEUE_RETENTION_SECONDS,
+		taskIdSecret: env.TASK_ID_SECRET,
 	});
 }

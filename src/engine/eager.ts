@@ -5,7 +5,6 @@
 import { parseInput, type TaskRef } from "./define";
 import { UnknownTaskError } from "./errors";
 import { executeBatch, type Scope } from "./execute";
-import { newTaskId } from "./ids";
 import type { TaskRow } from "./schema";
 import { getTask, insertPending } from "./store/tasks";
 
@@ -13,7 +12,7 @@ export async function applyTask<Ctx>(scope: Scope<Ctx>, task: TaskRef, input: un
 	const entry = scope.registry.get(task.name);
 	if (!entry) throw new UnknownTaskError(task.name, [...scope.registry.keys()]);
 	const payload = parseInput(task, input);
-	const id = newTaskId();
+	const id = await scope.rt.ids.mint();
 	const now = new Date();
 	await insertPending(scope.rt.db, { id, name: task.name, payload }, now);
 	const delivery = { body: { id, name: task.name, input: payload }, enqueuedAt: now };

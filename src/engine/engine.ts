@@ -10,7 +10,7 @@ import { createEngineDb } from "./db";
 import type { TaskDefinition, TaskRef } from "./define";
 import { applyTask } from "./eager";
 import type { Scope } from "./execute";
-import { canonicalId } from "./ids";
+import { canonicalId, taskIds } from "./ids";
 import { createLogger, type LogFields, type Logger } from "./log";
 import { readTask, retryTask, revokeTask } from "./manage";
 import { oncePer } from "./once-per";
@@ -102,7 +102,8 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 	const dbOf = oncePer((d1: D1Database) => createEngineDb(d1));
 	const bindingsOf = oncePer((env: E) => {
 		const b = options.bindings(env);
-		return { ...b, config: parseEngineConfig(b.vars), db: dbOf(b.db) };
+		const config = parseEngineConfig(b.vars);
+		return { ...b, config, db: dbOf(b.db), ids: taskIds(config.taskIdSecret) };
 	});
 
 	const scopeOf = (env: E, logFields: LogFields = {}): Scope<Ctx> => {
@@ -114,8 +115,9 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 			log,
 			idempotencyTtlSeconds: b.config.idempotencyTtlSeconds,
 			names: nameSet,
+			ids: b.ids,
 		});
-		const rt: Runtime = { db: b.db, config: b.config, log, producer, taskOf: (name) => registry.get(name)?.task };
+		const rt: Runtime = { db: b.db, config: b.config, log, producer, ids: b.ids, taskOf: (name) => registry.get(name)?.task };
 		const client: TaskClient = {
 			enqueue: producer.enqueue,
 			enqueueMany: producer.enqueueMany,

@@ -1,9 +1,42 @@
 // Task ids are UUIDv7: random, and ordered by the millisecond they were minted.
 // The order keeps D1's primary-key inserts local; the timestamp lets the API
 // answer for a task that is on the queue but not yet in the result backend.
-import { version as uuidVersion, v7, validate } from "uuid";
+// They are also self-certifying: the last 32 of the random bits are an
+// HMAC-SHA256 of the first 12 bytes, keyed by TASK_ID_SECRET, so a well-formed
+// id this deployment never minted is told apart from one still on the queue
+// (Celery reads every unknown id as PENDING; this does not).
+import { parse, stringify, version as uuidVersion, v7, validate } from "uuid";
 
-export const newTaskId = (): string => v7();
+const SIGNED_BYTES = 12;
+const TAG_BYTES = 4;
+
+export interface TaskIds {
+	/** A new task id: UUIDv7, its last four bytes a tag of the rest. */
+	mint(): Promise<string>;
+	/** Whether this deployment minted `id` (its tag verifies). */
+	issued(id: string): Promise<boolean>;
+}
+
+export function taskIds(secret: string): TaskIds {
+	const key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+		"sign",
+	]);
+	const tagOf = async (bytes: Uint8Array) =>
+		new Uint8Array(await crypto.subtle.sign("HMAC", await key, bytes.slice(0, SIGNED_BYTES))).slice(0, TAG_BYTES);
+	return {
+		async mint() {
+			const bytes = v7(undefined, new Uint8Array(16));
+			bytes.set(await tagOf(bytes), SIGNED_BYTES);
+			return stringify(bytes);
+		},
+		async issued(id) {
+			if (!validate(id) || uuidVersion(id) !== 7) return false;
+			const bytes = parse(id);
+			const tag = await tagOf(bytes);
+			return crypto.subtle.timingSafeEqual(tag, bytes.slice(SIGNED_BYTES));
+		},
+	};
+}
 
 /**
  * A task id as stored: lower case. UUIDs are case-insensitive (Swift's

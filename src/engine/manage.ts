@@ -18,7 +18,7 @@ export async function readTask(rt: Runtime, id: string): Promise<TaskRow | undef
 	const row = await getTask(rt.db, id);
 	if (row) return row;
 	const minted = unseenSince(id, rt.config.queueRetentionSeconds);
-	if (!minted) return undefined;
+	if (!minted || !(await rt.ids.issued(id))) return undefined;
 	return {
 		id,
 		name: UNKNOWN_NAME,
@@ -46,8 +46,10 @@ export async function readTask(rt: Runtime, id: string): Promise<TaskRow | undef
  * or finished.
  */
 export async function revokeTask(rt: Runtime, id: string): Promise<TaskRow> {
+	// A tombstone only for an id this deployment minted: a made-up one is 404.
 	const minted = unseenSince(id, rt.config.queueRetentionSeconds);
-	const revoked = (await revoke(rt.db, id)) ?? (minted && (await revokeUnseen(rt.db, id, minted)));
+	const unseen = minted && (await rt.ids.issued(id)) ? minted : undefined;
+	const revoked = (await revoke(rt.db, id)) ?? (unseen && (await revokeUnseen(rt.db, id, unseen)));
 	if (revoked) {
 		rt.log.info("task transition", { task_id: id, name: revoked.name, from: "PENDING|RETRY", to: "REVOKED" });
 		return revoked;

@@ -17,7 +17,7 @@ import type { EngineDb } from "./db";
 import { type Json, parseInput, type TaskRef } from "./define";
 import type { Envelope } from "./envelope";
 import { InvalidInputError, QueueUnavailableError, UnknownTaskError } from "./errors";
-import { newTaskId } from "./ids";
+import type { TaskIds } from "./ids";
 import { MAX_DELAY_SECONDS } from "./limits";
 import { errorMessage, type Logger } from "./log";
 import { bytesOf, checkSizes, sendBatches } from "./queue";
@@ -87,6 +87,7 @@ export interface ProducerDeps {
 	idempotencyTtlSeconds: number;
 	/** Registered task names: enqueuing any other is UnknownTaskError. */
 	names: ReadonlySet<string>;
+	ids: TaskIds;
 }
 
 function checkDelay(delaySeconds = 0): number {
@@ -98,7 +99,7 @@ function checkDelay(delaySeconds = 0): number {
 	return delaySeconds;
 }
 
-export function createProducer({ db, queue, log, idempotencyTtlSeconds, names }: ProducerDeps): Producer {
+export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, ids }: ProducerDeps): Producer {
 	const dueAt = (now: Date, delaySeconds: number) => new Date(now.getTime() + delaySeconds * 1000);
 	const known = (task: TaskRef) => {
 		if (!names.has(task.name)) throw new UnknownTaskError(task.name, [...names]);
@@ -111,7 +112,7 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names }:
 			const delaySeconds = checkDelay(options.delaySeconds);
 			const now = new Date();
 			const row: NewTask = {
-				id: newTaskId(),
+				id: await ids.mint(),
 				name: task.name,
 				payload,
 				dueAt: dueAt(now, delaySeconds),
@@ -154,12 +155,10 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names }:
 			known(task);
 			const delaySeconds = checkDelay(options.delaySeconds);
 			const now = new Date();
-			const rows: NewTask[] = inputs.map((input) => ({
-				id: newTaskId(),
-				name: task.name,
-				payload: parseInput(task, input),
-				dueAt: dueAt(now, delaySeconds),
-			}));
+			const payloads = inputs.map((input) => parseInput(task, input));
+			const rows: NewTask[] = await Promise.all(
+				payloads.map(async (payload) => ({ id: await ids.mint(), name: task.name, payload, dueAt: dueAt(now, delaySeconds) })),
+			);
 			const sizes = checkSizes(rows.map(envelopeOf));
 			const key = options.idempotencyKey;
 			if (key !== undefined) {

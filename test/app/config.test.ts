@@ -1,12 +1,15 @@
-// Configuration is parsed once, strictly; a bad variable is named, not buried.
+// Configuration is parsed once, strictly; a bad variable is named in the log,
+// not buried, and not told to whoever sent the request.
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../src/config";
 import { ConfigError, parseEngineConfig } from "../../src/engine";
 import worker from "../../src/index";
 
 const SECRET = "a-session-secret-of-32-characters-or-more";
+afterEach(() => vi.restoreAllMocks());
+
 const minimal = { APP_ENV: "development", MAIL_FROM: "a@example.com", SESSION_SECRET: SECRET };
 
 describe("config", () => {
@@ -25,13 +28,14 @@ describe("config", () => {
 	});
 
 	it("parses the engine's settings from the same vars, with their defaults", () => {
-		const config = parseEngineConfig({ TASKS_DEAD_LETTER_QUEUE: "dlq" });
+		const config = parseEngineConfig({ TASKS_DEAD_LETTER_QUEUE: "dlq", TASK_ID_SECRET: "x".repeat(32) });
 		expect(config).toEqual({
 			deadLetterQueue: "dlq",
 			idempotencyTtlSeconds: 86_400,
 			resultTtlSeconds: 604_800,
 			stuckPendingSeconds: 900,
 			queueRetentionSeconds: 345_600,
+			taskIdSecret: "x".repeat(32),
 		});
 		expect(Object.isFrozen(config)).toBe(true);
 	});
@@ -62,7 +66,12 @@ describe("config", () => {
 	});
 
 	it("refuses an Idempotency-Key TTL longer than the result TTL: a replay would point at expired tasks", () => {
-		const parse = () => parseEngineConfig({ TASKS_DEAD_LETTER_QUEUE: "dlq", IDEMPOTENCY_TTL_SECONDS: String(8 * 86_400) });
+		const parse = () =>
+			parseEngineConfig({
+				TASKS_DEAD_LETTER_QUEUE: "dlq",
+				TASK_ID_SECRET: "x".repeat(32),
+				IDEMPOTENCY_TTL_SECONDS: String(8 * 86_400),
+			});
 		expect(parse).toThrow(/IDEMPOTENCY_TTL_SECONDS: must be at most RESULT_TTL_SECONDS/);
 	});
 
@@ -72,12 +81,22 @@ describe("config", () => {
 		expect(parse).toThrow(/APP_ENV: .*MAIL_FROM: .*MAX_BODY_BYTES: /);
 	});
 
-	it("answers 500 config_error naming the variable when the Worker is misconfigured", async () => {
+	it("answers 500 config_error without the details, which go to the log with the request id", async () => {
+		const logged = vi.spyOn(console, "error").mockImplementation(() => {});
 		const broken = { ...env, MAIL_FROM: "not-an-address" };
 		const res = await worker.fetch(new Request("https://edge-tasks.test/health"), broken, createExecutionContext());
 		expect(res.status).toBe(500);
-		const body = await res.json<{ error: { code: string; message: string } }>();
+		const body = await res.json<{ error: { code: string; message: string; request_id: string } }>();
 		expect(body.error.code).toBe("config_error");
-		expect(body.error.message).toContain("MAIL_FROM");
+		expect(body.error.message).toBe(`The Worker is misconfigured; the log has the details (request id ${body.error.request_id})`);
+		expect(JSON.stringify(body)).not.toContain("MAIL_FROM");
+		const lines = logged.mock.calls.map(([line]) => JSON.parse(String(line)));
+		expect(lines).toContainEqual(
+			expect.objectContaining({
+				msg: "misconfigured worker",
+				request_id: body.error.request_id,
+				error: expect.stringContaining("MAIL_FROM"),
+			}),
+		);
 	});
 });

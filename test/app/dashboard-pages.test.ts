@@ -2,12 +2,12 @@
 // Tests share this file's D1, so each asserts on what it seeded (its own time
 // window, its own ids, or the change in a count).
 import { env } from "cloudflare:workers";
+import { v7 } from "uuid";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { assetUrl } from "../../src/dashboard/assets";
-import { newTaskId } from "../../src/engine/ids";
 import { insertPendingMany } from "../../src/engine/store/tasks";
 import { attributes, html, page, signIn, submit, texts } from "./dashboard-helpers";
-import { deliver, postJson, recorded, taskRow, testContext } from "./helpers";
+import { deliver, mintTaskId, postJson, recorded, taskRow, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -137,11 +137,12 @@ describe("task list", () => {
 
 describe("task detail", () => {
 	it("shows a task still on the queue as PENDING, and 404 for an id that cannot be one", async () => {
-		const id = newTaskId(); // minted now, no row: as if its message were still on the queue
+		const id = await mintTaskId(); // minted now, no row: as if its message were still on the queue
 		const body = await get(`/dashboard/tasks/${id}`);
 		expect(await texts(body, "h1")).toEqual([`(on the queue, not yet seen) ${id}`]);
 		expect(body).toContain("PENDING");
 		await get(`/dashboard/tasks/${crypto.randomUUID()}`, 404);
+		await get(`/dashboard/tasks/${v7()}`, 404); // well-formed and recent, but not one this deployment minted
 	});
 
 	it("shows the timeline with each retry's error and delay, attempts, the error and a truncated email body", async () => {

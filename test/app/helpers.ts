@@ -6,7 +6,8 @@ import { eq } from "drizzle-orm";
 import { vi } from "vitest";
 import { tasks, users } from "../../src/db/schema";
 import type { TaskRow } from "../../src/engine";
-import worker, { engine } from "../../src/index";
+import { createScopes } from "../../src/engine/engine";
+import worker, { engine, engineOptions } from "../../src/index";
 
 import { deliverBatch } from "../engine/harness";
 
@@ -42,6 +43,9 @@ export function postJson(path: string, body: unknown, headers: Record<string, st
 
 /** The app's context, as a request handler or an app task gets it. */
 export const testContext = () => engine.context(env, { test: true });
+
+/** A task id as this deployment mints them (signed), for a task that has no row. */
+export const mintTaskId = () => createScopes(engineOptions).scopeOf(env).rt.ids.mint();
 
 /** A task's row as stored (undefined if there is none), read without the engine's placeholders. */
 export async function taskRow(id: string): Promise<TaskRow | undefined> {

@@ -113,7 +113,7 @@ describe("POST /send-email", () => {
 		expect(rows.results).toEqual([{ status: "FAILURE", error: "enqueue failed: Queue send failed: internal error" }]);
 	});
 
-	it("still answers 503, saying the state is unknown, when D1 fails too; a keyed retry then replays the recorded task", async () => {
+	it("still answers 503, saying the state is unknown, when D1 fails too; a keyed retry waits, then replays the recorded task", async () => {
 		const key = crypto.randomUUID();
 		vi.spyOn(env.TASKS, "send").mockRejectedValueOnce(new Error("Queue send failed: internal error"));
 		const releasesKey = (sql: string) => sql.startsWith('delete from "idempotency_keys"') && !sql.includes("expires_at");
@@ -128,6 +128,11 @@ describe("POST /send-email", () => {
 		expect(error.message).toContain("could not be recorded");
 		// The row written with the key is still PENDING: stuck-task recovery sends it later.
 		expect(await taskRow(error.details.task_id)).toMatchObject({ status: "PENDING" });
+		// Within the send's grace period the key may still be sending: wait.
+		const soon = await postJson("/send-email", { ...valid, subject: "double fault" }, { "Idempotency-Key": key });
+		expect(soon.status).toBe(409);
+		// Past it, the recorded task is the answer: it will run (recovery sends it).
+		await env.DB.prepare("UPDATE idempotency_keys SET created_at = created_at - 120000 WHERE key = ?").bind(key).run();
 		const retried = await postJson("/send-email", { ...valid, subject: "double fault" }, { "Idempotency-Key": key });
 		expect(retried.status).toBe(200);
 		expect(await retried.json()).toMatchObject({ task_id: error.details.task_id });

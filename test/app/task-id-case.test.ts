@@ -1,5 +1,6 @@
 // UUIDs are case-insensitive (Swift's UUID().uuidString is upper case), and D1
 // compares text exactly: every boundary takes a task id in any case.
+import { v7 } from "uuid";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, postJson, taskRow, waitForFinal } from "./helpers";
 
@@ -36,5 +37,14 @@ describe("task ids in upper case", () => {
 		expect(res.status).toBe(202);
 		const { task_id } = await res.json<{ task_id: string }>();
 		expect(await taskRow(task_id)).toMatchObject({ retryOf: id });
+	});
+});
+
+describe("a made-up task id", () => {
+	it("well-formed and recent, but never issued: GET and DELETE are 404, and nothing is written", async () => {
+		const id = v7();
+		expect((await call(`/tasks/${id}`)).status).toBe(404);
+		expect((await call(`/tasks/${id}`, { method: "DELETE" })).status).toBe(404);
+		expect(await taskRow(id)).toBeUndefined();
 	});
 });
