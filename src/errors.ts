@@ -19,6 +19,7 @@ export type ErrorCode =
 	| "idempotency_key_reused"
 	| "unknown_task"
 	| "queue_unavailable"
+	| "storage_unavailable"
 	| "config_error"
 	| "internal_error";
 

@@ -53,6 +53,9 @@ export default defineConfig(async () => ({
 					SESSION_SECRET: "test-session-secret-0123456789abcdef0123456789",
 					TASK_ID_SECRET: "test-task-id-secret-0123456789abcdef0123456789",
 					TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
+					// The chaos run's size and seeds (npm run chaos sets them; npm test runs a short one).
+					...(process.env.CHAOS_TASKS ? { CHAOS_TASKS: process.env.CHAOS_TASKS } : {}),
+					...(process.env.CHAOS_SEEDS ? { CHAOS_SEEDS: process.env.CHAOS_SEEDS } : {}),
 				},
 				// Deliver enqueued messages to the consumer quickly.
 				queueConsumers: { "edge-tasks-dev": { maxBatchTimeout: 0.05 } },

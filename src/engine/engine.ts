@@ -9,6 +9,7 @@ import { consumeBatch } from "./consumer";
 import { createEngineDb } from "./db";
 import type { TaskDefinition, TaskRef } from "./define";
 import { applyTask } from "./eager";
+import { isStorageFailure, StorageUnavailableError } from "./errors";
 import type { Scope } from "./execute";
 import { canonicalId, taskIds } from "./ids";
 import { createLogger, type LogFields, type Logger } from "./log";
@@ -118,7 +119,7 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 			ids: b.ids,
 		});
 		const rt: Runtime = { db: b.db, config: b.config, log, producer, ids: b.ids, taskOf: (name) => registry.get(name)?.task };
-		const client: TaskClient = {
+		const client: TaskClient = storageGuarded({
 			enqueue: producer.enqueue,
 			enqueueMany: producer.enqueueMany,
 			backlog: producer.backlog,
@@ -130,11 +131,30 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 			countsSince: (since) => countsSince(rt.db, since),
 			apply: (task, input) => applyTask(scope, task, input),
 			names,
-		};
+		});
 		const scope: Scope<Ctx> = { rt, registry, ctx: options.context(env, { tasks: client, log }) };
 		return scope;
 	};
 	return { registry, names, schedules, scopeOf };
+}
+
+/**
+ * The client with D1's own failures turned into StorageUnavailableError, so
+ * a caller can tell "try again later" from a bug.
+ */
+function storageGuarded(client: TaskClient): TaskClient {
+	const guarded: Record<string, unknown> = { ...client };
+	for (const [name, value] of Object.entries(client)) {
+		if (typeof value !== "function") continue;
+		guarded[name] = async (...args: unknown[]) => {
+			try {
+				return await value(...args);
+			} catch (err) {
+				throw isStorageFailure(err) ? new StorageUnavailableError(err) : err;
+			}
+		};
+	}
+	return guarded as unknown as TaskClient;
 }
 
 export function createEngine<E extends object, Ctx>(options: EngineOptions<E, Ctx>): Engine<E, Ctx> {

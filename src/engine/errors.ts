@@ -12,6 +12,7 @@ export type EngineErrorKind =
 	| "task_not_found"
 	| "illegal_transition"
 	| "invalid_cursor"
+	| "storage_unavailable"
 	| "config_error";
 
 export class EngineError extends Error {
@@ -100,6 +101,24 @@ export class InvalidCursorError extends EngineError {
 			{ path: "cursor", message: "is not a cursor this API issued" },
 		]);
 	}
+}
+
+/** D1 failed (unreachable, overloaded); nothing may be assumed about a write that was under way. */
+export class StorageUnavailableError extends EngineError {
+	override readonly name = "StorageUnavailableError";
+	constructor(cause: unknown) {
+		super("storage_unavailable", "The task store (D1) is unavailable; try again later", undefined);
+		this.cause = cause;
+	}
+}
+
+/** Whether `err` (or what it wraps: drizzle wraps D1's errors) is a failure of D1 itself. */
+export function isStorageFailure(err: unknown): boolean {
+	for (let e: unknown = err; e instanceof Error; e = e.cause) {
+		if (e instanceof EngineError) return false;
+		if (/^D1_/.test(e.message)) return true;
+	}
+	return false;
 }
 
 /** A configuration variable is missing or invalid; the message names it. */

@@ -19,6 +19,7 @@ export {
 	InvalidCursorError,
 	InvalidInputError,
 	QueueUnavailableError,
+	StorageUnavailableError,
 	TaskNotFoundError,
 	UnknownTaskError,
 } from "./errors";

@@ -37,6 +37,7 @@ const engineErrors: Record<EngineErrorKind, { status: ContentfulStatusCode; code
 	idempotency_key_reused: { status: 422, code: "idempotency_key_reused" },
 	config_error: { status: 500, code: "config_error" },
 	queue_unavailable: { status: 503, code: "queue_unavailable" },
+	storage_unavailable: { status: 503, code: "storage_unavailable" },
 };
 
 // Hono's own exceptions (malformed JSON, wrong content type) carry only a status.
