@@ -4,6 +4,7 @@
 import type { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "./app-env";
+import { docsPage } from "./docs-page";
 import { enqueueRateLimit } from "./middleware";
 import { defineRoute, openApiDocument, type RouteConfig } from "./openapi-router";
 import { errorResponse } from "./schemas";
@@ -53,7 +54,7 @@ export function serveDocs(app: Hono<AppEnv>): void {
 			{
 				responses: {
 					500: errorResponse(
-						"config_error: the Worker's configuration is invalid (the message names the variable); internal_error: anything else, logged with the request id",
+						"config_error: the Worker's configuration is invalid (the log line with the request id names the variable); internal_error: anything else, logged with the request id",
 					),
 				},
 				headers: z.object({
@@ -65,29 +66,5 @@ export function serveDocs(app: Hono<AppEnv>): void {
 		);
 		return c.json(document);
 	});
-	app.get("/docs", (c) => c.html(DOCS_PAGE));
+	app.get("/docs", docsPage);
 }
-
-// Scalar's API reference, loaded from its CDN as its docs describe, pinned to
-// one release so the page cannot change under us. Nothing of it is in the
-// Worker's bundle: the page is this string. Scalar mounts on #app and so
-// replaces what is inside it: the fallback shows until then, and stays when
-// the CDN cannot be reached (offline, blocked), instead of a blank page.
-const SCALAR = "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/esm.js";
-const DOCS_PAGE = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>edge-tasks API</title>
-</head>
-<body>
-<div id="app">
-<p>The interactive reference loads from cdn.jsdelivr.net; if it does not appear, read the API description at <a href="/openapi.json">/openapi.json</a>.</p>
-</div>
-<script type="module">
-import { createApiReference } from "${SCALAR}";
-createApiReference("#app", { url: "/openapi.json" });
-</script>
-</body>
-</html>`;
