@@ -75,7 +75,7 @@ login.post("/login", async (c) => {
 	return c.redirect(next, 303);
 });
 
-login.post("/logout", (c) => {
-	endSession(c);
+login.post("/logout", async (c) => {
+	await endSession(c);
 	return c.redirect(LOGIN_PATH, 303);
 });

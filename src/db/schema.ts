@@ -2,7 +2,7 @@
 // re-exported so that drizzle-kit generates one migration sequence (npm run
 // db:generate) from this file.
 import { sql } from "drizzle-orm";
-import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export { idempotencyKeys, taskEffects, tasks } from "../engine";
 
@@ -12,6 +12,11 @@ const timestamp = (name: string) => integer(name, { mode: "timestamp_ms" });
 
 export const users = sqliteTable("users", {
 	id: integer("id").primaryKey({ autoIncrement: true }),
+	// Lower case, so that the unique index is case-insensitive: the API lowers
+	// what it is given, and triggers refuse any other write that is not lower
+	// case (migration 0008, which also says what became of addresses that
+	// differed only in case). A migration that rebuilds this table must
+	// recreate those triggers (test/app/users-route.test.ts fails without them).
 	email: text("email").notNull().unique(),
 	name: text("name"),
 	processed: integer("processed", { mode: "boolean" }).notNull().default(false),
@@ -20,3 +25,21 @@ export const users = sqliteTable("users", {
 });
 
 export type UserRow = typeof users.$inferSelect;
+
+/**
+ * Dashboard sign-ins (src/dashboard/session.ts). The cookie names a row, so
+ * signing out deletes it and the cookie opens nothing after. Expired rows are
+ * deleted a few at a time by later sign-ins.
+ */
+export const dashboardSessions = sqliteTable(
+	"dashboard_sessions",
+	{
+		/** Random, 256 bits, hex; the signed cookie carries it. */
+		id: text("id").primaryKey(),
+		/** The API token signed in with, as its id (tok_...): removing the token ends the session. */
+		tokenId: text("token_id").notNull(),
+		createdAt: timestamp("created_at").notNull(),
+		expiresAt: timestamp("expires_at").notNull(),
+	},
+	(t) => [index("dashboard_sessions_expires_idx").on(t.expiresAt)],
+);
