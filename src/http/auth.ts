@@ -17,7 +17,8 @@ export const requireToken: MiddlewareHandler<AppEnv> = async (c, next) => {
 		throw new AppError(500, "config_error", "No API token is configured (API_TOKENS); the API refuses every protected request");
 	}
 	const header = c.req.header("Authorization");
-	const match = header?.match(/^Bearer ([\x21-\x7e]+)$/);
+	// RFC 7235: the scheme is case-insensitive, and one or more spaces follow it.
+	const match = header?.match(/^Bearer +([\x21-\x7e]+)$/i);
 	if (!match?.[1]) {
 		throw new AppError(401, "unauthorized", "Send Authorization: Bearer <token>", undefined, challenge());
 	}

@@ -76,6 +76,17 @@ export function errorHandler(render: ErrorRenderer = () => undefined) {
 	};
 }
 
+/**
+ * Which variable is wrong, and why, is for the operator, not for whoever sent
+ * the request (public routes answer it too): the log line has it, the answer
+ * only the request id that finds that line.
+ */
+function misconfigured(message: string, requestId: string | undefined): ErrorFacts {
+	createLogger({ request_id: requestId }).error("misconfigured worker", { error: message });
+	const find = requestId ? ` (request id ${requestId})` : "";
+	return { status: 500, code: "config_error", message: `The Worker is misconfigured; the log has the details${find}`, requestId };
+}
+
 function factsOf(err: Error, requestId: string | undefined): { facts: ErrorFacts; headers?: Record<string, string> } {
 	const facts = (status: ContentfulStatusCode, code: ErrorCode, message: string, details?: unknown): ErrorFacts => ({
 		status,
@@ -84,13 +95,14 @@ function factsOf(err: Error, requestId: string | undefined): { facts: ErrorFacts
 		...(details === undefined ? {} : { details }),
 		requestId,
 	});
+	if ((err instanceof AppError && err.code === "config_error") || (err instanceof EngineError && err.kind === "config_error")) {
+		return { facts: misconfigured(err.message, requestId) };
+	}
 	if (err instanceof AppError) {
 		return { facts: facts(err.status, err.code, err.message, err.details), ...(err.headers ? { headers: err.headers } : {}) };
 	}
 	if (err instanceof EngineError) {
 		const { status, code } = engineErrors[err.kind];
-		if (err.kind === "config_error")
-			createLogger({ request_id: requestId }).error("misconfigured worker", { error: err.message });
 		const retryAfter = err instanceof IdempotencyKeyInFlightError ? { "Retry-After": String(err.retryAfterSeconds) } : undefined;
 		return { facts: facts(status, code, err.message, err.details), ...(retryAfter ? { headers: retryAfter } : {}) };
 	}

@@ -69,7 +69,14 @@ export const defineRoute = <R extends RouteConfig>(route: R): R => route;
 /** Every route registered through an ApiRouter, for the document. */
 const documented: RouteConfig[] = [];
 
-const isJson = (contentType: string) => /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i.test(contentType);
+// RFC 9110's media-type grammar: type/subtype, then *( OWS ";" OWS [ name=value ] ),
+// a value being a token or a quoted string. application/json and any +json type.
+// Written so that each space can belong to one place only: "; ; ; ..." would
+// otherwise backtrack exponentially.
+const token = "[!#$%&'*+.^_`|~0-9a-z-]+";
+const parameter = `${token}=(?:${token}|"(?:[^"\\\\]|\\\\.)*")`;
+const jsonMediaType = new RegExp(`^application/(?:${token}\\+)?json(?:[ \\t]*;(?:[ \\t]*${parameter})?)*[ \\t]*$`, "i");
+const isJson = (contentType: string) => jsonMediaType.test(contentType);
 
 /** 415 for a body that is not JSON; a JSON body that may be absent is validated only when sent. */
 function jsonBody(schema: z.ZodType, required: boolean): MiddlewareHandler[] {
@@ -104,7 +111,8 @@ export class ApiRouter extends Hono<AppEnv> {
 		const { params, query, headers, body } = route.request ?? {};
 		const validators: MiddlewareHandler[] = [
 			...(params ? [zValidator("param", params, validationHook)] : []),
-			...(query ? [zValidator("query", query, validationHook)] : []),
+			// Strict: a misspelt filter (?stat=FAILURE) is a 400, not a list of everything.
+			...(query ? [zValidator("query", query.strict(), validationHook)] : []),
 			...(headers ? [zValidator("header", headers, validationHook)] : []),
 			...(body ? jsonBody(body.content["application/json"].schema, body.required ?? false) : []),
 		];

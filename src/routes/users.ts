@@ -11,7 +11,8 @@ import { emailAddress } from "../tasks/send-email";
 
 const createUserBody = z
 	.object({
-		email: emailAddress.meta({ example: "ada@example.com" }),
+		// Lower case, as the database keeps it (src/db/schema.ts): one address in any case is one user.
+		email: emailAddress.toLowerCase().meta({ example: "ada@example.com" }),
 		name: z.string().trim().min(1).max(200).optional().meta({ example: "Ada Lovelace" }),
 	})
 	.strict()

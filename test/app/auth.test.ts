@@ -37,6 +37,11 @@ describe("authentication", () => {
 		}
 	});
 
+	it.each(["bearer", "BEARER", "bEaReR"])("takes the scheme in any case (RFC 7235): %s", async (scheme) => {
+		const res = await call("/tasks", { headers: { Authorization: `${scheme} ${TOKENS.main}` } });
+		expect(res.status).toBe(200);
+	});
+
 	it("compares in constant time against every configured token", async () => {
 		const compare = vi.spyOn(crypto.subtle, "timingSafeEqual");
 		await call("/tasks", { headers: { Authorization: `Bearer ${TOKENS.main}` } });
@@ -51,11 +56,16 @@ describe("authentication", () => {
 		expect(res.status).toBe(200);
 	});
 
-	it("refuses protected routes with 500 config_error when no token is configured", async () => {
+	it("refuses protected routes with 500 config_error when no token is configured, naming API_TOKENS only in the log", async () => {
+		const logged = vi.spyOn(console, "error").mockImplementation(() => {});
 		const open = { ...env, API_TOKENS: "" };
 		const res = await worker.fetch(new Request(`${BASE}/tasks`), open, createExecutionContext());
 		expect(res.status).toBe(500);
-		expect(await res.json()).toMatchObject({ error: { code: "config_error", message: expect.stringContaining("API_TOKENS") } });
+		const body = await res.json<{ error: { code: string; message: string; request_id: string } }>();
+		expect(body.error).toMatchObject({ code: "config_error", message: expect.stringMatching(/^The Worker is misconfigured/) });
+		expect(JSON.stringify(body)).not.toContain("API_TOKENS");
+		const line = logged.mock.calls.map(([l]) => JSON.parse(String(l))).find((l) => l.msg === "misconfigured worker");
+		expect(line).toMatchObject({ request_id: body.error.request_id, error: expect.stringContaining("API_TOKENS") });
 		const health = await worker.fetch(new Request(`${BASE}/health`), open, createExecutionContext());
 		expect(health.status).toBe(200);
 	});

@@ -74,6 +74,41 @@ describe("POST /send-email", () => {
 		expect(await rowCounts()).toEqual(before);
 	});
 
+	// RFC 9110's media-type: optional whitespace around ";", the type and the
+	// parameter names in any case, values as tokens or quoted strings. An
+	// empty body gets past the gate and fails validation, so nothing is sent.
+	it.each([
+		"application/json ; charset=utf-8",
+		"application/json;charset=utf-8",
+		"application/json;\tcharset=UTF-8 ; foo=bar",
+		'Application/JSON; charset="utf-8"',
+		"application/vnd.api+json",
+		"application/json;",
+	])("takes Content-Type %j as JSON", async (contentType) => {
+		const res = await call("/send-email", { method: "POST", headers: { "content-type": contentType }, body: "{}" });
+		expect(res.status).toBe(400);
+		expect((await res.json<{ error: { code: string } }>()).error.code).toBe("validation_error");
+	});
+
+	it.each([
+		"application/jsonx",
+		"application/json-patch",
+		"text/json",
+		"application/json charset=utf-8",
+		"application/json; charset",
+	])("refuses Content-Type %j with 415", async (contentType) => {
+		const res = await call("/send-email", { method: "POST", headers: { "content-type": contentType }, body: "{}" });
+		expect(res.status).toBe(415);
+	});
+
+	// A pattern that backtracks exponentially would run past the test's timeout
+	// (workerd's clock stands still while code runs, so it cannot be timed).
+	it("refuses a long run of empty parameters at once", async () => {
+		const contentType = `application/json${" ;".repeat(4000)} x`;
+		const res = await call("/send-email", { method: "POST", headers: { "content-type": contentType }, body: "{}" });
+		expect(res.status).toBe(415);
+	});
+
 	it("rejects a body larger than MAX_BODY_BYTES with 413", async () => {
 		const before = await rowCounts();
 		const res = await postJson("/send-email", { ...valid, body: "x".repeat(1_100_000) });

@@ -38,3 +38,18 @@ describe("GET /tasks/:task_id", () => {
 		expect(await res.json()).toMatchObject({ error: { code: "validation_error", details: [{ path: "task_id" }] } });
 	});
 });
+
+describe("GET /tasks query parameters", () => {
+	it("answers 400 validation_error naming an unknown parameter, instead of listing everything", async () => {
+		const res = await call("/tasks?stat=FAILURE");
+		expect(res.status).toBe(400);
+		const body = await res.json<{ error: { code: string; details: { path: string; message: string }[] } }>();
+		expect(body.error.code).toBe("validation_error");
+		expect(body.error.details).toEqual([expect.objectContaining({ message: expect.stringContaining('"stat"') })]);
+	});
+
+	it("still takes every documented parameter", async () => {
+		const res = await call("/tasks?status=FAILURE&name=send_email&created_after=2026-01-01T00:00:00Z&limit=5");
+		expect(res.status).toBe(200);
+	});
+});
