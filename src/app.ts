@@ -21,6 +21,7 @@ import { createRouter } from "./http/openapi-router";
 import { enqueue } from "./routes/enqueue";
 import { health } from "./routes/health";
 import { tasks } from "./routes/tasks";
+import { tasksByName } from "./routes/tasks-by-name";
 import { users } from "./routes/users";
 
 // One cors middleware per list of origins (the config's), not one per request.
@@ -60,6 +61,7 @@ export function createApp(contextOf: ContextOf) {
 	const api = createRouter();
 	api.use(requireToken);
 	api.route("/", enqueue);
+	api.route("/", tasksByName);
 	api.route("/", tasks);
 	api.route("/", users);
 	const publicRoutes = app.routes.length;

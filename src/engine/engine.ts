@@ -38,7 +38,7 @@ export interface EngineBindings {
 }
 
 /** The task API an app (its routes, its tasks, its dashboard) calls: ctx.tasks. */
-export interface TaskClient extends Pick<Producer, "enqueue" | "enqueueMany" | "backlog"> {
+export interface TaskClient extends Pick<Producer, "enqueue" | "enqueueMany" | "enqueueEach" | "backlog"> {
 	/** The task's record; PENDING with name "" for a task still on the queue; undefined if unknown. */
 	get(id: string): Promise<TaskRow | undefined>;
 	/** Tasks newest first, one page at a time (keyset cursor). */
@@ -122,6 +122,7 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 		const client: TaskClient = storageGuarded({
 			enqueue: producer.enqueue,
 			enqueueMany: producer.enqueueMany,
+			enqueueEach: producer.enqueueEach,
 			backlog: producer.backlog,
 			get: (id) => readTask(rt, canonicalId(id)),
 			list: (filter) => listTasks(rt.db, filter),

@@ -76,6 +76,11 @@ export interface Producer {
 	 * sent. It counts tasks enqueued without a row, which D1 cannot see.
 	 */
 	backlog(): Promise<Backlog>;
+	/**
+	 * enqueueMany with a task per item (names may differ): POST /tasks/bulk.
+	 * All-or-error validation, ids in item order, one D1 transaction.
+	 */
+	enqueueEach(items: readonly { task: TaskRef; input: unknown }[], options?: EnqueueManyOptions): Promise<EnqueuedMany>;
 	/** Sends messages again for tasks already recorded (stuck-task recovery), in sendBatch-sized parts. */
 	resend(envelopes: Envelope[]): Promise<void>;
 }
@@ -104,6 +109,79 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 	const known = (task: TaskRef) => {
 		if (!names.has(task.name)) throw new UnknownTaskError(task.name, [...names]);
 	};
+
+	/** One task per item, all recorded in one D1 transaction, sent in sendBatch-sized parts; ids in item order. */
+	async function enqueueEach(
+		items: readonly { task: TaskRef; input: unknown }[],
+		options: EnqueueManyOptions,
+		fingerprint: { name: string; described?: true },
+	): Promise<EnqueuedMany> {
+		for (const { task } of items) known(task);
+		const delaySeconds = checkDelay(options.delaySeconds);
+		const now = new Date();
+		const payloads = items.map(({ task, input }) => parseInput(task, input));
+		const rows: NewTask[] = await Promise.all(
+			items.map(async ({ task }, i) => ({
+				id: await ids.mint(),
+				name: task.name,
+				payload: payloads[i] ?? null,
+				dueAt: dueAt(now, delaySeconds),
+			})),
+		);
+		const sizes = checkSizes(rows.map(envelopeOf));
+		const key = options.idempotencyKey;
+		if (key !== undefined) {
+			const described = fingerprint.described ? rows.map((row) => ({ name: row.name, input: row.payload })) : undefined;
+			const request = { name: fingerprint.name, rows, bulk: true, covers: options.keyCovers, described };
+			const earlier = await recordWithKey(db, request, key, now, idempotencyTtlSeconds);
+			if (earlier) return replayMany(db, earlier.taskIds ?? [earlier.taskId]);
+		} else {
+			const [firstInsert, ...moreInserts] = insertPendingMany(db, rows, now);
+			if (firstInsert) await db.batch([firstInsert, ...moreInserts]);
+		}
+
+		const sent: string[] = [];
+		for (const part of sendBatches(rows, sizes)) {
+			try {
+				await queue.sendBatch(part.map((row) => ({ body: envelopeOf(row), contentType: "json", delaySeconds })));
+				sent.push(...part.map((row) => row.id));
+			} catch (err) {
+				const unsent = rows.slice(sent.length);
+				log.error("queue sendBatch failed", {
+					names: [...new Set(rows.map((row) => row.name))],
+					sent: sent.length,
+					unsent: unsent.length,
+					error: errorMessage(err),
+				});
+				const error = `${ENQUEUE_FAILED}${errorMessage(err)}`;
+				const failed = unsent.map(({ id, name, payload }) => ({ id, name, payload, enqueuedAt: now, error }));
+				const recordedFailure = await bestEffort(
+					log,
+					failed.map((t) => t.id),
+					async () => {
+						await failNow(db, failed, now);
+						// With nothing on the queue the key is released, as for one task, so
+						// the client can retry with it. Once some tasks are on the queue, a
+						// retry under the key must not send them again: the key stays, and
+						// answers this same error.
+						if (key !== undefined) await (sent.length === 0 ? releaseKey(db, key) : markSent(db, key));
+					},
+				);
+				if (!recordedFailure) throw stateUnknown(rows.map((row) => row.id));
+				throw partlyEnqueued(
+					rows.map((row) => row.id),
+					new Set(unsent.map((row) => row.id)),
+				);
+			}
+		}
+		if (key !== undefined) await keySent(db, log, key);
+		log.info("tasks enqueued", {
+			names: [...new Set(rows.map((row) => row.name))],
+			count: rows.length,
+			delay_seconds: delaySeconds,
+		});
+		return { ids: rows.map((row) => row.id), replayed: false };
+	}
 
 	return {
 		async enqueue(task, input, options = {}) {
@@ -151,62 +229,17 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 			return { id: row.id, replayed: false };
 		},
 
-		async enqueueMany(task, inputs, options = {}) {
-			known(task);
-			const delaySeconds = checkDelay(options.delaySeconds);
-			const now = new Date();
-			const payloads = inputs.map((input) => parseInput(task, input));
-			const rows: NewTask[] = await Promise.all(
-				payloads.map(async (payload) => ({ id: await ids.mint(), name: task.name, payload, dueAt: dueAt(now, delaySeconds) })),
+		enqueueMany(task, inputs, options = {}) {
+			return enqueueEach(
+				inputs.map((input) => ({ task, input })),
+				options,
+				{ name: task.name },
 			);
-			const sizes = checkSizes(rows.map(envelopeOf));
-			const key = options.idempotencyKey;
-			if (key !== undefined) {
-				const request = { name: task.name, rows, bulk: true, covers: options.keyCovers };
-				const earlier = await recordWithKey(db, request, key, now, idempotencyTtlSeconds);
-				if (earlier) return replayMany(db, earlier.taskIds ?? [earlier.taskId]);
-			} else {
-				const [firstInsert, ...moreInserts] = insertPendingMany(db, rows, now);
-				if (firstInsert) await db.batch([firstInsert, ...moreInserts]);
-			}
+		},
 
-			const sent: string[] = [];
-			for (const part of sendBatches(rows, sizes)) {
-				try {
-					await queue.sendBatch(part.map((row) => ({ body: envelopeOf(row), contentType: "json", delaySeconds })));
-					sent.push(...part.map((row) => row.id));
-				} catch (err) {
-					const unsent = rows.slice(sent.length);
-					log.error("queue sendBatch failed", {
-						name: task.name,
-						sent: sent.length,
-						unsent: unsent.length,
-						error: errorMessage(err),
-					});
-					const error = `${ENQUEUE_FAILED}${errorMessage(err)}`;
-					const failed = unsent.map(({ id, name, payload }) => ({ id, name, payload, enqueuedAt: now, error }));
-					const recordedFailure = await bestEffort(
-						log,
-						failed.map((t) => t.id),
-						async () => {
-							await failNow(db, failed, now);
-							// With nothing on the queue the key is released, as for one task, so
-							// the client can retry with it. Once some tasks are on the queue, a
-							// retry under the key must not send them again: the key stays, and
-							// answers this same error.
-							if (key !== undefined) await (sent.length === 0 ? releaseKey(db, key) : markSent(db, key));
-						},
-					);
-					if (!recordedFailure) throw stateUnknown(rows.map((row) => row.id));
-					throw partlyEnqueued(
-						rows.map((row) => row.id),
-						new Set(unsent.map((row) => row.id)),
-					);
-				}
-			}
-			if (key !== undefined) await keySent(db, log, key);
-			log.info("tasks enqueued", { name: task.name, count: rows.length, delay_seconds: delaySeconds });
-			return { ids: rows.map((row) => row.id), replayed: false };
+		enqueueEach(items, options = {}) {
+			// Mixed names: the fingerprint covers each item's name with its input.
+			return enqueueEach(items, options, { name: "", described: true });
 		},
 
 		async backlog() {

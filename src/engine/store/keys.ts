@@ -24,6 +24,8 @@ export interface KeyedRequest {
 	bulk?: boolean;
 	/** What else the request said that a replay must repeat (its schedule), as it was sent. */
 	covers?: { [field: string]: Json | undefined } | undefined;
+	/** What the fingerprint hashes, if not the rows' payloads (a bulk request of mixed tasks: names and inputs). */
+	described?: Json;
 }
 
 export type KeyRow = typeof idempotencyKeys.$inferSelect;
@@ -45,15 +47,11 @@ export async function recordWithKey(
 	ttlSeconds: number,
 	reclaim = true,
 ): Promise<KeyRow | undefined> {
-	const { name, rows, bulk = false, covers } = request;
+	const { name, rows, bulk = false, covers, described } = request;
 	const [first] = rows;
 	if (!first) throw new Error("recordWithKey needs at least one task");
 	const fingerprint = bulk
-		? await fingerprintOf(
-				`${name}[]`,
-				rows.map((row) => row.payload),
-				covers,
-			)
+		? await fingerprintOf(`${name}[]`, described ?? rows.map((row) => row.payload), covers)
 		: await fingerprintOf(name, first.payload, covers);
 	try {
 		await db.batch([
