@@ -13,7 +13,7 @@ import { isStorageFailure, StorageUnavailableError } from "./errors";
 import type { Scope } from "./execute";
 import { canonicalId, taskIds } from "./ids";
 import { createLogger, type LogFields, type Logger } from "./log";
-import { readTask, retryTask, revokeTask } from "./manage";
+import { readTask, retryTask, revokeTask, waitForTask } from "./manage";
 import { oncePer } from "./once-per";
 import { createProducer, type Enqueued, type Producer } from "./producer";
 import { createRegistry } from "./registry";
@@ -41,6 +41,8 @@ export interface EngineBindings {
 export interface TaskClient extends Pick<Producer, "enqueue" | "enqueueMany" | "enqueueEach" | "backlog"> {
 	/** The task's record; PENDING with name "" for a task still on the queue; undefined if unknown. */
 	get(id: string): Promise<TaskRow | undefined>;
+	/** The task once it is final, or as it is after `timeoutSeconds` (at most one D1 read per 250 ms meanwhile). */
+	wait(id: string, options: { timeoutSeconds: number }): Promise<TaskRow | undefined>;
 	/** Tasks newest first, one page at a time (keyset cursor). */
 	list(filter: TaskFilter): Promise<TaskPage>;
 	/** PENDING or RETRY becomes REVOKED: TaskNotFoundError, IllegalTransitionError otherwise. */
@@ -125,6 +127,7 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 			enqueueEach: producer.enqueueEach,
 			backlog: producer.backlog,
 			get: (id) => readTask(rt, canonicalId(id)),
+			wait: (id, { timeoutSeconds }) => waitForTask(rt, canonicalId(id), timeoutSeconds),
 			list: (filter) => listTasks(rt.db, filter),
 			revoke: (id) => revokeTask(rt, canonicalId(id)),
 			retry: (id) => retryTask(rt, canonicalId(id)),

@@ -7,6 +7,7 @@ import { unseenSince } from "./ids";
 import type { Enqueued } from "./producer";
 import type { Runtime } from "./runtime";
 import type { TaskRow } from "./schema";
+import { isFinal } from "./states";
 import { getTask, revoke, revokeUnseen, UNKNOWN_NAME } from "./store/tasks";
 
 /**
@@ -38,6 +39,29 @@ export async function readTask(rt: Runtime, id: string): Promise<TaskRow | undef
 		recoveries: 0,
 		history: [],
 	};
+}
+
+/** The first pause of a waiter, and the longest: one D1 read per 250 ms at most, backing off to one per 2 s. */
+const WAIT_FIRST_MS = 250;
+const WAIT_MAX_MS = 2000;
+
+/**
+ * The task once it is final (SUCCESS, FAILURE or REVOKED), or as it is when
+ * `timeoutSeconds` have passed: Celery's result.get(timeout=...) and BullMQ's
+ * waitUntilFinished. It polls D1, 250 ms apart at first and backing off to
+ * 2 s, so a waiter costs at most one read per 250 ms and nothing after it
+ * answers. Undefined if the task is unknown.
+ */
+export async function waitForTask(rt: Runtime, id: string, timeoutSeconds: number): Promise<TaskRow | undefined> {
+	const deadline = Date.now() + timeoutSeconds * 1000;
+	let pause = WAIT_FIRST_MS;
+	for (;;) {
+		const task = await readTask(rt, id);
+		const left = deadline - Date.now();
+		if (!task || isFinal(task.status) || left <= 0) return task;
+		await scheduler.wait(Math.min(pause, left));
+		pause = Math.min(WAIT_MAX_MS, pause * 1.5);
+	}
 }
 
 /**

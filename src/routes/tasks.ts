@@ -21,6 +21,16 @@ const listQuery = z.object({
 	cursor: z.string().max(200).optional().meta({ description: "next_cursor from the previous page" }),
 });
 
+const waitQuery = z.object({
+	wait: z.coerce
+		.number()
+		.int()
+		.min(1)
+		.max(30)
+		.optional()
+		.meta({ description: "Wait up to this many seconds for the task to finish", example: 10 }),
+});
+
 const taskPage = z
 	.object({
 		tasks: z.array(taskBody),
@@ -64,15 +74,19 @@ tasks.openapi(
 		path: "/tasks/{task_id}",
 		tags: ["Tasks"],
 		summary: "A task's state and result",
-		request: { params: taskIdParams },
+		description:
+			"With ?wait=N (1 to 30), answers as soon as the task is SUCCESS, FAILURE or REVOKED, or after N seconds with its state then; the body is the same either way. A waiter reads D1 at most every 250 ms, backing off to every 2 s.",
+		request: { params: taskIdParams, query: waitQuery },
 		responses: {
 			200: taskResponse("The task. A task still on the queue, not yet seen by a consumer, is PENDING with name null."),
-			400: errorResponse("task_id is not a UUID"),
+			400: errorResponse("task_id is not a UUID, or wait is not a whole number of seconds from 1 to 30"),
 			404: errorResponse("No such task (or its result has expired)"),
 		},
 	}),
 	async (c) => {
-		const row = await c.var.ctx.tasks.get(c.req.valid("param").task_id);
+		const { task_id } = c.req.valid("param");
+		const { wait } = c.req.valid("query");
+		const row = wait ? await c.var.ctx.tasks.wait(task_id, { timeoutSeconds: wait }) : await c.var.ctx.tasks.get(task_id);
 		if (!row) throw notFound("Task");
 		return c.json(toTaskBody(row), 200);
 	},
