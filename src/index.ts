@@ -6,6 +6,7 @@ import { createApp } from "./app";
 import type { AppContext } from "./context";
 import { createContext } from "./context";
 import { createEngine, type EngineOptions } from "./engine";
+import { tasksService } from "./rpc";
 import { schedules, tasks } from "./tasks";
 
 export const engineOptions: EngineOptions<Env, AppContext> = {
@@ -18,6 +19,9 @@ export const engineOptions: EngineOptions<Env, AppContext> = {
 export const engine = createEngine(engineOptions);
 
 const app = createApp(engine.context);
+
+/** The RPC entrypoint for other Workers: bind it with `entrypoint = "TasksService"` (docs/rpc.md). */
+export const TasksService = tasksService(engine.context);
 
 export default {
 	fetch: app.fetch,

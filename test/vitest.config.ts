@@ -1,6 +1,7 @@
 // Tests run inside workerd through the Workers Vitest integration, against the
 // real D1, Queue and send_email bindings that Miniflare provides. Migrations are
 // handed to the tests as a binding and applied in test/apply-migrations.ts.
+
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";

@@ -49,8 +49,14 @@ export interface BatchItem<I> {
 /** Per item of a batch, in order: its result, or the error it failed with. */
 export type BatchResults<R extends Json> = PromiseSettledResult<R>[];
 
-export interface TaskDefinition<Ctx = unknown, S extends z.ZodType = z.ZodType, R extends Json = Json> {
-	readonly name: string;
+export interface TaskDefinition<
+	Ctx = unknown,
+	S extends z.ZodType = z.ZodType,
+	R extends Json = Json,
+	N extends string = string,
+> {
+	/** Its name, as a literal type: callers by name (RPC, the typed client) are checked against it. */
+	readonly name: N;
 	readonly input: S;
 	readonly retry: RetryPolicy;
 	/**
@@ -68,8 +74,8 @@ export interface TaskDefinition<Ctx = unknown, S extends z.ZodType = z.ZodType, 
 	runBatch(ctx: Ctx, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>;
 }
 
-interface CommonOptions<S extends z.ZodType> {
-	name: string;
+interface CommonOptions<S extends z.ZodType, N extends string> {
+	name: N;
 	input: S;
 	retry?: Partial<RetryPolicy>;
 	timeoutSeconds?: number;
@@ -80,7 +86,7 @@ interface CommonOptions<S extends z.ZodType> {
  * A task is written per item (run) or per batch (runBatch), for work that one
  * statement can do for a whole batch; the other is derived.
  */
-export type TaskOptions<Ctx, S extends z.ZodType, R extends Json> = CommonOptions<S> &
+export type TaskOptions<Ctx, S extends z.ZodType, R extends Json, N extends string = string> = CommonOptions<S, N> &
 	(
 		| { run(ctx: Ctx, input: z.output<S>, task: TaskInfo): Promise<R>; runBatch?: never }
 		| { runBatch(ctx: Ctx, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>; run?: never }
@@ -96,7 +102,9 @@ const DEFAULT_CONCURRENCY = MAX_OPEN_CONNECTIONS;
  * Defines a task whose run receives a `Ctx`. The app usually fixes Ctx once
  * with taskDefiner<AppContext>() and defines every task with what that returns.
  */
-export function defineTask<Ctx, S extends z.ZodType, R extends Json>(options: TaskOptions<Ctx, S, R>): TaskDefinition<Ctx, S, R> {
+export function defineTask<Ctx, S extends z.ZodType, R extends Json, N extends string>(
+	options: TaskOptions<Ctx, S, R, N>,
+): TaskDefinition<Ctx, S, R, N> {
 	const retry = { ...DEFAULT_RETRY, ...options.retry };
 	const timeoutSeconds = options.timeoutSeconds ?? 300;
 	const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
@@ -155,8 +163,9 @@ export function concurrencyFor(task: { concurrency: number; timeoutSeconds: numb
 
 /** defineTask with the context type fixed: `export const defineTask = taskDefiner<AppContext>()`. */
 export function taskDefiner<Ctx>() {
-	return <S extends z.ZodType, R extends Json>(options: TaskOptions<Ctx, S, R>): TaskDefinition<Ctx, S, R> =>
-		defineTask<Ctx, S, R>(options);
+	return <S extends z.ZodType, R extends Json, N extends string>(
+		options: TaskOptions<Ctx, S, R, N>,
+	): TaskDefinition<Ctx, S, R, N> => defineTask<Ctx, S, R, N>(options);
 }
 
 /** Like Promise.allSettled over items.map(work), with at most `limit` running at once. */

@@ -70,7 +70,10 @@ export const taskBody = z
 	})
 	.meta({ id: "Task" });
 
-export function toTaskBody(row: TaskRow): z.infer<typeof taskBody> {
+/** A task as the API (and the RPC entrypoint) answers it. */
+export type TaskBody = z.infer<typeof taskBody>;
+
+export function toTaskBody(row: TaskRow): TaskBody {
 	return {
 		task_id: row.id,
 		name: row.name === UNKNOWN_NAME ? null : row.name,

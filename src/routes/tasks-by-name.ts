@@ -19,7 +19,7 @@ import {
 } from "../http/enqueue-route";
 import { enqueueRoute } from "../http/openapi";
 import { createRouter } from "../http/openapi-router";
-import { scheduleFields } from "../http/schemas";
+import { errorResponse, scheduleFields } from "../http/schemas";
 import { tasks as appTasks } from "../tasks";
 
 const callable = new Map<string, TaskRef>(appTasks.map((task) => [task.name, task]));
@@ -79,21 +79,7 @@ type Schedule = { delay_seconds?: number; eta?: string };
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
 
-const unknownTaskResponse = {
-	content: {
-		"application/json": {
-			schema: z.object({
-				error: z.object({
-					code: z.literal("unknown_task"),
-					message: z.string(),
-					details: z.object({ callable: z.array(z.string()), unknown: z.array(z.unknown()) }),
-					request_id: z.string().optional(),
-				}),
-			}),
-		},
-	},
-	description: "No callable task has that name (details.callable lists those that do), or another validation error",
-};
+const unknownTaskResponse = errorResponse("unknown_task (details.callable lists the callable names) or validation_error");
 
 export const tasksByName = createRouter();
 
@@ -103,7 +89,6 @@ tasksByName.openapi(
 		path: "/tasks",
 		tags: ["Enqueue"],
 		summary: "Queue any task by name",
-		description: "The input is validated by the named task's own schema. Answers as the per-task routes do.",
 		middleware: [knownNames((body) => (isObject(body) && "name" in body ? [{ name: body.name }] : []))],
 		request: { headers: idempotencyHeader, body: json(oneTask) },
 		responses: { ...enqueueResponses, 400: unknownTaskResponse },
@@ -123,7 +108,6 @@ tasksByName.openapi(
 		path: "/tasks/bulk",
 		tags: ["Enqueue"],
 		summary: "Queue up to 500 tasks by name, mixed names allowed",
-		description: "All or nothing: every item is validated by its task's schema before anything is written. Ids in input order.",
 		middleware: [
 			knownNames((body) =>
 				isObject(body) && Array.isArray(body.tasks)

@@ -74,8 +74,7 @@ tasks.openapi(
 		path: "/tasks/{task_id}",
 		tags: ["Tasks"],
 		summary: "A task's state and result",
-		description:
-			"With ?wait=N (1 to 30), answers as soon as the task is SUCCESS, FAILURE or REVOKED, or after N seconds with its state then; the body is the same either way. A waiter reads D1 at most every 250 ms, backing off to every 2 s.",
+		description: "?wait=N (1 to 30): answers once the task is final, or after N seconds with its state then.",
 		request: { params: taskIdParams, query: waitQuery },
 		responses: {
 			200: taskResponse("The task. A task still on the queue, not yet seen by a consumer, is PENDING with name null."),
@@ -117,8 +116,7 @@ tasks.openapi(
 		path: "/tasks/{task_id}/retry",
 		tags: ["Tasks"],
 		summary: "Run a failed or revoked task again, as a new task",
-		description:
-			"Enqueues a new task with the same input; its retry_of names the original. Retrying the same task again (within IDEMPOTENCY_TTL_SECONDS) answers 200 with the task the first retry created: a double click runs it once.",
+		description: "A new task with the same input (retry_of names the original); a repeat answers 200 with that task.",
 		request: { params: taskIdParams },
 		responses: {
 			200: { ...acceptedResponse, description: "This task was retried before: the task that retry created" },
@@ -126,8 +124,7 @@ tasks.openapi(
 			400: errorResponse("task_id is not a UUID, or the stored input no longer passes the task's schema"),
 			404: errorResponse("No such task"),
 			409: errorResponse(
-				"The task is not FAILURE or REVOKED, or its task name is no longer registered, or another retry of it is being sent (see Retry-After)",
-				z.object({ "Retry-After": z.string().optional().meta({ example: "1" }) }),
+				"The task is not FAILURE or REVOKED, its task is no longer registered, or another retry of it is being sent",
 			),
 			503: errorResponse("The queue refused the message; nothing was enqueued"),
 		},

@@ -29,7 +29,7 @@ interface Row {
 	email_effect: number;
 }
 
-const maxAttempts = new Map(tasks.map((t) => [t.name, t.retry.maxRetries + 1]));
+const maxAttempts = new Map<string, number>(tasks.map((t) => [t.name, t.retry.maxRetries + 1]));
 
 export async function checkInvariants(observed: Observed) {
 	const violations: string[] = [];

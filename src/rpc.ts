@@ -1,0 +1,116 @@
+// TasksService: the task API for other Workers on the same account, over a
+// service binding (RPC). The binding is the authority: no token, and no HTTP
+// rate limit; idempotency keys, delays and the engine's checks all apply.
+// Names and inputs are typed from the app's task list, so a wrong input for
+// send_email is a compile error in the caller. Errors arrive as Errors whose
+// message starts with the engine's kind ("invalid_input: ..."): RPC keeps an
+// error's message, not its class.
+import { WorkerEntrypoint } from "cloudflare:workers";
+import type * as z from "zod";
+import type { ContextOf } from "./context";
+import { EngineError, type TaskClient, type TaskRef } from "./engine";
+import { type TaskBody, toTaskBody } from "./http/schemas";
+import { tasks } from "./tasks";
+
+type AppTask = (typeof tasks)[number];
+/** The name of every task a caller may enqueue. */
+export type TaskName = AppTask["name"];
+/** What task `N` takes as input. */
+export type TaskInput<N extends TaskName> = z.input<Extract<AppTask, { name: N }>["input"]>;
+/** One item of enqueueMany: a name and that task's input. */
+export type TaskCall = { [N in TaskName]: { name: N; input: TaskInput<N> } }[TaskName];
+/**
+ * enqueue's arguments: one tuple per task, not a generic method, since a
+ * service binding's stub type keeps a union of tuples but not a type parameter.
+ */
+export type EnqueueArgs = {
+	[N in TaskName]: [name: N, input: TaskInput<N>, options?: RpcEnqueueOptions];
+}[TaskName];
+
+export interface RpcEnqueueOptions {
+	/** The same key with the same task and input yields the same task (replayed: true). */
+	idempotencyKey?: string;
+	/** Run no sooner than this many seconds from now. */
+	delaySeconds?: number;
+}
+
+const byName = new Map<string, AppTask>(tasks.map((task) => [task.name, task]));
+
+/**
+ * A task as GET /tasks/:id answers it. Its result is JSON, typed loosely: RPC's
+ * stub types refuse `unknown`, and a recursive JSON type is too deep for them.
+ */
+export type RpcTask = Omit<TaskBody, "result"> & { result: string | number | boolean | object | null };
+
+const rpcTask = (body: TaskBody) => body as RpcTask;
+
+/** The engine's error, as RPC can carry it: its kind leads the message. */
+async function rpc<T>(work: () => Promise<T>): Promise<T> {
+	try {
+		return await work();
+	} catch (err) {
+		if (err instanceof EngineError) throw new Error(`${err.kind}: ${err.message}`);
+		throw err;
+	}
+}
+
+// The name was checked against the task list at compile time; at run time it
+// is looked up again (a JavaScript caller is not checked), and the engine
+// validates the input with the task's schema.
+function taskOf(name: string): TaskRef {
+	const task = byName.get(name);
+	if (!task) throw new Error(`unknown_task: No callable task is named ${JSON.stringify(name)}`);
+	return task;
+}
+
+/** The entrypoint class, bound to the engine's contexts (src/index.ts exports it as TasksService). */
+export function tasksService(contextOf: ContextOf) {
+	return class TasksService extends WorkerEntrypoint<Env> {
+		private get client(): TaskClient {
+			return contextOf(this.env, { rpc: true }).tasks;
+		}
+
+		enqueue(...[name, input, options = {}]: EnqueueArgs) {
+			return rpc(async () => {
+				const { id, replayed } = await this.client.enqueue(taskOf(name), input, options);
+				return { taskId: id, replayed };
+			});
+		}
+
+		enqueueMany(items: TaskCall[], options: RpcEnqueueOptions = {}) {
+			return rpc(async () => {
+				const calls = items.map(({ name, input }) => ({ task: taskOf(name), input }));
+				const { ids, replayed } = await this.client.enqueueEach(calls, options);
+				return { taskIds: ids, replayed };
+			});
+		}
+
+		/** The task as GET /tasks/:id answers it; null if unknown. */
+		get(id: string): Promise<RpcTask | null> {
+			return rpc(async () => {
+				const row = await this.client.get(id);
+				return row ? rpcTask(toTaskBody(row)) : null;
+			});
+		}
+
+		/** The task once it is final, or as it is after timeoutSeconds (1 to 30); null if unknown. */
+		wait(id: string, options: { timeoutSeconds: number }): Promise<RpcTask | null> {
+			return rpc(async () => {
+				const timeoutSeconds = Math.min(30, Math.max(1, Math.floor(options.timeoutSeconds)));
+				const row = await this.client.wait(id, { timeoutSeconds });
+				return row ? rpcTask(toTaskBody(row)) : null;
+			});
+		}
+
+		revoke(id: string): Promise<RpcTask> {
+			return rpc(async () => rpcTask(toTaskBody(await this.client.revoke(id))));
+		}
+
+		retry(id: string) {
+			return rpc(async () => {
+				const { id: taskId, replayed } = await this.client.retry(id);
+				return { taskId, replayed };
+			});
+		}
+	};
+}
