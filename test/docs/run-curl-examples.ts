@@ -124,7 +124,18 @@ async function main(): Promise<number> {
 	}
 	const seconds = ((Date.now() - started) / 1000).toFixed(1);
 	console.log(`docs: ${examples.length - failed} of ${examples.length} curl examples ran (${seconds} s)`);
-	return failed === 0 ? 0 : 1;
+
+	// The typed client's example caller, against the same Worker.
+	const caller = await run("node", [path.join(ROOT, "examples/node-caller.ts")], {
+		cwd: ROOT,
+		env: { ...env, EDGE_TASKS_URL: `http://127.0.0.1:${port}` },
+		timeout: BLOCK_MS,
+	}).then(
+		({ stdout }) => ({ ok: true, text: stdout.trim() }),
+		(err: { stdout?: string; stderr?: string; message: string }) => ({ ok: false, text: err.stderr || err.message }),
+	);
+	console.log(`${caller.ok ? "ok  " : "FAIL"} examples/node-caller.ts: ${caller.text}`);
+	return failed === 0 && caller.ok ? 0 : 1;
 }
 
 let code = 1;
