@@ -4,6 +4,8 @@ declare namespace Cloudflare {
 		TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
 		/** A queue with no consumer, for the engine's stand-in tasks (test/engine/). */
 		ENGINE_TEST_QUEUE: Queue;
+		/** examples/rpc-caller.ts as a Worker of its own (test/app/rpc-caller-worker.ts). */
+		RPC_CALLER: Service<import("./app/rpc-caller-worker").default>;
 	}
 }
 

@@ -2,8 +2,11 @@
 // real D1, Queue and send_email bindings that Miniflare provides. Migrations are
 // handed to the tests as a binding and applied in test/apply-migrations.ts.
 
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { buildSync } from "esbuild";
 import { defineConfig } from "vitest/config";
 import { unstable_readConfig } from "wrangler";
 
@@ -43,6 +46,18 @@ const prebundled = [
 	].map((sub) => `hono${sub}`),
 ];
 
+// examples/rpc-caller.ts as another Worker (test/app/rpc-caller-worker.ts),
+// built to JavaScript for Miniflare, which runs no TypeScript.
+const rpcCallerDir = mkdtempSync(path.join(tmpdir(), "edge-tasks-rpc-caller-"));
+buildSync({
+	entryPoints: [path.join(root, "test/app/rpc-caller-worker.ts")],
+	bundle: true,
+	format: "esm",
+	outfile: path.join(rpcCallerDir, "index.js"),
+	external: ["cloudflare:workers"],
+	logLevel: "error",
+});
+
 export default defineConfig(async () => ({
 	plugins: [
 		cloudflareTest({
@@ -64,6 +79,16 @@ export default defineConfig(async () => ({
 				// nothing consumes, so the app's consumer never sees them; the tests
 				// deliver batches to their stand-in engine by hand.
 				queueProducers: { ENGINE_TEST_QUEUE: { queueName: "edge-tasks-engine-test" } },
+				serviceBindings: { RPC_CALLER: "rpc-caller" },
+				workers: [
+					{
+						name: "rpc-caller",
+						modules: true,
+						modulesRoot: rpcCallerDir,
+						scriptPath: path.join(rpcCallerDir, "index.js"),
+						compatibilityDate: "2026-11-01",
+					},
+				],
 			},
 		}),
 	],

@@ -1,16 +1,29 @@
-// The TasksService entrypoint over a real RPC stub (exports.TasksService, the
-// loopback service binding the runtime gives every named entrypoint), driven
-// by examples/rpc-caller.ts's own code: enqueue, then wait, with no token.
+// Another Worker (examples/rpc-caller.ts, run as an auxiliary worker) enqueues
+// through the TasksService entrypoint and waits for the result, with no token.
+// In the test pool the Worker under test runs under a generated name, so the
+// caller is handed the entrypoint (exports.TasksService, its loopback binding)
+// over RPC instead of binding it by name.
 import { createExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env, exports, RpcTarget } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { welcome } from "../../examples/rpc-caller";
 import { TasksService } from "../../src/index";
 import { taskRow } from "./helpers";
 
 describe("the RPC entrypoint", () => {
-	it("enqueues send_email and waits: SUCCESS, in one call", async () => {
-		const task = await welcome(exports.TasksService, "grace@example.com");
+	it("another Worker enqueues send_email and waits: SUCCESS, in one call", async () => {
+		// The loopback stub itself cannot be sent to another Worker; an RpcTarget
+		// that forwards to it can, and the other Worker calls it as its binding.
+		const entrypoint = exports.TasksService;
+		class Forward extends RpcTarget {
+			enqueue(...args: Parameters<typeof entrypoint.enqueue>) {
+				return entrypoint.enqueue(...args);
+			}
+			wait(...args: Parameters<typeof entrypoint.wait>) {
+				return entrypoint.wait(...args);
+			}
+		}
+		const tasks = new Forward() as unknown as Parameters<typeof env.RPC_CALLER.welcome>[0];
+		const task = await env.RPC_CALLER.welcome(tasks, "grace@example.com");
 		expect(task).toMatchObject({ name: "send_email", status: "SUCCESS", result: "Email sent to grace@example.com" });
 		expect(await taskRow(task?.task_id ?? "")).toMatchObject({ status: "SUCCESS" });
 	});
