@@ -48,6 +48,9 @@ export async function startHost(entry: string, options: HostOptions = {}): Promi
 		convertV4MiniflareOptions({
 			host: "127.0.0.1",
 			port: 0,
+			// Miniflare would fetch Request.cf's data from workers.cloudflare.com at
+			// start: the host must not touch the network, and the placeholder serves.
+			cf: false,
 			log: new Log(process.env.BENCH_DEBUG ? LogLevel.DEBUG : LogLevel.WARN),
 			// On disk, as wrangler dev keeps local D1.
 			d1Persist: mkdtempSync(path.join(tmpdir(), "edge-tasks-d1-")),
