@@ -3,7 +3,7 @@
 // The engine's own settings (TTLs, the dead-letter queue) are parsed by the
 // engine (src/engine/config.ts) from the same vars.
 import * as z from "zod";
-import { ConfigError, configIssues } from "./engine";
+import { parseVars } from "./engine";
 
 const commaList = <T extends z.ZodType<string, string>>(item: T) =>
 	z
@@ -51,9 +51,7 @@ export type Config = Readonly<{
 export type ConfigVars = { [K in keyof z.input<typeof configSchema>]?: unknown };
 
 export function parseConfig(vars: ConfigVars): Config {
-	const parsed = configSchema.safeParse(vars);
-	if (!parsed.success) throw new ConfigError(configIssues(parsed.error));
-	const env = parsed.data;
+	const env = parseVars(configSchema, vars);
 	return Object.freeze({
 		appEnv: env.APP_ENV,
 		mailFrom: env.MAIL_FROM,

@@ -31,10 +31,11 @@ const configOf = oncePer((env: Env) => parseConfig(env));
 const dbOf = oncePer((binding: D1Database) => createDb(binding));
 
 export function createContext(env: Env, engine: { tasks: TaskClient; log: Logger }): AppContext {
+	const config = configOf(env);
 	return {
-		config: configOf(env),
+		config,
 		db: dbOf(env.DB),
-		mailer: createMailer(env.MAILER, configOf(env).mailFrom),
+		mailer: createMailer(env.MAILER, config.mailFrom),
 		tasks: engine.tasks,
 		log: engine.log,
 		enqueueLimiter: env.ENQUEUE_LIMITER,

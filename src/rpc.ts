@@ -8,7 +8,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type * as z from "zod";
 import type { ContextOf } from "./context";
-import { EngineError, type TaskClient, type TaskRef } from "./engine";
+import { EngineError, type TaskClient, type TaskRef, UnknownTaskError } from "./engine";
 import { type TaskBody, toTaskBody } from "./http/schemas";
 import { tasks } from "./tasks";
 
@@ -59,7 +59,7 @@ async function rpc<T>(work: () => Promise<T>): Promise<T> {
 // validates the input with the task's schema.
 function taskOf(name: string): TaskRef {
 	const task = byName.get(name);
-	if (!task) throw new Error(`unknown_task: No callable task is named ${JSON.stringify(name)}`);
+	if (!task) throw new UnknownTaskError(name, [...byName.keys()]);
 	return task;
 }
 
@@ -93,11 +93,10 @@ export function tasksService(contextOf: ContextOf) {
 			});
 		}
 
-		/** The task once it is final, or as it is after timeoutSeconds (1 to 30); null if unknown. */
+		/** The task once it is final, or as it is after timeoutSeconds (at most MAX_WAIT_SECONDS); null if unknown. */
 		wait(id: string, options: { timeoutSeconds: number }): Promise<RpcTask | null> {
 			return rpc(async () => {
-				const timeoutSeconds = Math.min(30, Math.max(1, Math.floor(options.timeoutSeconds)));
-				const row = await this.client.wait(id, { timeoutSeconds });
+				const row = await this.client.wait(id, options);
 				return row ? rpcTask(toTaskBody(row)) : null;
 			});
 		}

@@ -55,15 +55,17 @@ export type EngineConfig = Readonly<{
 /** Only these vars are read; any others are the app's. */
 export type EngineVars = { [K in keyof z.input<typeof engineConfigSchema>]?: unknown };
 
-/** The issues of a failed parse, each naming its variable. */
-export function configIssues(error: z.ZodError): ConfigError["issues"] {
-	return error.issues.map((issue) => ({ variable: String(issue.path[0] ?? "(env)"), message: issue.message }));
+/** The Worker's vars parsed by `schema`, or a ConfigError naming each bad variable. The app parses its own with it too. */
+export function parseVars<S extends z.ZodType>(schema: S, vars: unknown): z.output<S> {
+	const parsed = schema.safeParse(vars);
+	if (parsed.success) return parsed.data;
+	throw new ConfigError(
+		parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? "(env)"), message: issue.message })),
+	);
 }
 
 export function parseEngineConfig(vars: EngineVars): EngineConfig {
-	const parsed = engineConfigSchema.safeParse(vars);
-	if (!parsed.success) throw new ConfigError(configIssues(parsed.error));
-	const env = parsed.data;
+	const env = parseVars(engineConfigSchema, vars);
 	return Object.freeze({
 		deadLetterQueue: env.TASKS_DEAD_LETTER_QUEUE,
 		idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,

@@ -17,6 +17,8 @@ export type EngineErrorKind =
 
 export class EngineError extends Error {
 	override readonly name: string = "EngineError";
+	/** When asking again makes sense, if the engine knows: an HTTP answer's Retry-After. */
+	readonly retryAfterSeconds?: number;
 	constructor(
 		readonly kind: EngineErrorKind,
 		message: string,
@@ -73,7 +75,7 @@ export class IdempotencyKeyReusedError extends EngineError {
 /** An idempotency key's first request is still being recorded or sent; ask again after `retryAfterSeconds`. */
 export class IdempotencyKeyInFlightError extends EngineError {
 	override readonly name = "IdempotencyKeyInFlightError";
-	constructor(readonly retryAfterSeconds = 1) {
+	constructor(override readonly retryAfterSeconds = 1) {
 		super("idempotency_key_in_flight", "A request with this Idempotency-Key is being processed; retry it");
 	}
 }

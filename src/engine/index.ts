@@ -3,7 +3,7 @@
 // its one public entry; the app imports nothing else under src/engine/, and
 // nothing under src/engine/ imports the app.
 export type { EngineConfig, EngineVars } from "./config";
-export { configIssues, parseEngineConfig } from "./config";
+export { parseEngineConfig, parseVars } from "./config";
 export type { BatchItem, BatchResults, Json, RetryPolicy, TaskDefinition, TaskInfo, TaskOptions, TaskRef } from "./define";
 export { DEFAULT_RETRY, defineTask, mapSettled, PermanentError, RetryLater, taskDefiner } from "./define";
 export type { Engine, EngineBindings, EngineOptions, TaskClient } from "./engine";
@@ -26,6 +26,7 @@ export {
 export * as limits from "./limits";
 export type { LogFields, Logger } from "./log";
 export { createLogger, errorMessage } from "./log";
+export { MAX_WAIT_SECONDS } from "./manage";
 export { oncePer } from "./once-per";
 export type { Backlog, Enqueued, EnqueuedMany, EnqueueManyOptions, EnqueueOptions } from "./producer";
 export type { ScheduleEntry } from "./scheduler";

@@ -41,6 +41,9 @@ export async function readTask(rt: Runtime, id: string): Promise<TaskRow | undef
 	};
 }
 
+/** The longest a caller may wait for a task: the API's ?wait and the RPC entrypoint both hold to it. */
+export const MAX_WAIT_SECONDS = 30;
+
 /** The first pause of a waiter, and the longest: one D1 read per 250 ms at most, backing off to one per 2 s. */
 const WAIT_FIRST_MS = 250;
 const WAIT_MAX_MS = 2000;
@@ -53,7 +56,7 @@ const WAIT_MAX_MS = 2000;
  * answers. Undefined if the task is unknown.
  */
 export async function waitForTask(rt: Runtime, id: string, timeoutSeconds: number): Promise<TaskRow | undefined> {
-	const deadline = Date.now() + timeoutSeconds * 1000;
+	const deadline = Date.now() + Math.min(MAX_WAIT_SECONDS, Math.max(0, timeoutSeconds)) * 1000;
 	let pause = WAIT_FIRST_MS;
 	for (;;) {
 		const task = await readTask(rt, id);

@@ -1,7 +1,7 @@
 // Tasks: the result backend over HTTP (AsyncResult), plus what Flower and
 // `celery inspect` / `revoke` give Celery users: list, revoke, retry.
 import * as z from "zod";
-import { TASK_STATES } from "../engine";
+import { MAX_WAIT_SECONDS, TASK_STATES } from "../engine";
 import { notFound } from "../errors";
 import { accepted } from "../http/enqueue-route";
 import { authedRoute, enqueueRoute } from "../http/openapi";
@@ -26,7 +26,7 @@ const waitQuery = z.object({
 		.number()
 		.int()
 		.min(1)
-		.max(30)
+		.max(MAX_WAIT_SECONDS)
 		.optional()
 		.meta({ description: "Wait up to this many seconds for the task to finish", example: 10 }),
 });
@@ -74,11 +74,11 @@ tasks.openapi(
 		path: "/tasks/{task_id}",
 		tags: ["Tasks"],
 		summary: "A task's state and result",
-		description: "?wait=N (1 to 30): answers once the task is final, or after N seconds with its state then.",
+		description: `?wait=N (1 to ${MAX_WAIT_SECONDS}): answers once the task is final, or after N seconds with its state then.`,
 		request: { params: taskIdParams, query: waitQuery },
 		responses: {
 			200: taskResponse("The task. A task still on the queue, not yet seen by a consumer, is PENDING with name null."),
-			400: errorResponse("task_id is not a UUID, or wait is not a whole number of seconds from 1 to 30"),
+			400: errorResponse(`task_id is not a UUID, or wait is not a whole number of seconds from 1 to ${MAX_WAIT_SECONDS}`),
 			404: errorResponse("No such task (or its result has expired)"),
 		},
 	}),
