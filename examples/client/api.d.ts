@@ -774,6 +774,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description storage_unavailable: D1 is unavailable; try again later */
+                503: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
@@ -1011,6 +1022,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description storage_unavailable: D1 is unavailable; try again later */
+                503: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
@@ -1088,6 +1110,17 @@ export interface paths {
                 };
                 /** @description config_error: the Worker's configuration is invalid (the log line with the request id names the variable); internal_error: anything else, logged with the request id */
                 500: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description storage_unavailable: D1 is unavailable; try again later */
+                503: {
                     headers: {
                         /** @description The request's id (echoed if the client sent one); errors carry it too */
                         "X-Request-Id"?: string;
@@ -1502,6 +1535,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description storage_unavailable: D1 is unavailable; try again later */
+                503: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -1577,6 +1621,17 @@ export interface paths {
                 };
                 /** @description config_error: the Worker's configuration is invalid (the log line with the request id names the variable); internal_error: anything else, logged with the request id */
                 500: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description storage_unavailable: D1 is unavailable; try again later */
+                503: {
                     headers: {
                         /** @description The request's id (echoed if the client sent one); errors carry it too */
                         "X-Request-Id"?: string;

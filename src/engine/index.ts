@@ -18,6 +18,7 @@ export {
 	InputTooLargeError,
 	InvalidCursorError,
 	InvalidInputError,
+	isStorageFailure,
 	QueueUnavailableError,
 	StorageUnavailableError,
 	TaskNotFoundError,

@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { core } from "zod";
-import { createLogger, EngineError, type EngineErrorKind, errorMessage, IdempotencyKeyInFlightError } from "../engine";
+import { createLogger, EngineError, type EngineErrorKind, errorMessage, isStorageFailure } from "../engine";
 import { AppError, type ErrorCode } from "../errors";
 
 /** Hook for the request validators: a failed validation throws, onError renders. */
@@ -103,13 +103,19 @@ function factsOf(err: Error, requestId: string | undefined): { facts: ErrorFacts
 	}
 	if (err instanceof EngineError) {
 		const { status, code } = engineErrors[err.kind];
-		const retryAfter = err instanceof IdempotencyKeyInFlightError ? { "Retry-After": String(err.retryAfterSeconds) } : undefined;
-		return { facts: facts(status, code, err.message, err.details), ...(retryAfter ? { headers: retryAfter } : {}) };
+		const retryAfter = err.retryAfterSeconds === undefined ? {} : { headers: { "Retry-After": String(err.retryAfterSeconds) } };
+		return { facts: facts(status, code, err.message, err.details), ...retryAfter };
 	}
 	if (err instanceof HTTPException && err.status < 500) {
 		const code = codeForStatus[err.status] ?? "validation_error";
 		const message = err.message || (code === "forbidden" ? "Cross-site form submission refused" : "Bad request");
 		return { facts: facts(err.status, code, message) };
+	}
+	// D1 failing under an app route (the engine's own routes get the engine's error):
+	// an outage to wait out, not a bug.
+	if (isStorageFailure(err)) {
+		createLogger({ request_id: requestId }).error("D1 unavailable", { error: errorMessage(err) });
+		return { facts: facts(503, "storage_unavailable", "The database (D1) is unavailable; try again later") };
 	}
 	createLogger({ request_id: requestId }).error("unhandled error", { error: errorMessage(err), stack: err.stack });
 	return { facts: facts(500, "internal_error", "Internal server error") };

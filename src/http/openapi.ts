@@ -15,6 +15,8 @@ export function authedRoute<R extends RouteConfig>(route: R) {
 		...route,
 		security: [{ bearerAuth: [] }],
 		responses: {
+			// Every protected route reads or writes D1; a route that can answer 503 for another reason says so itself.
+			503: errorResponse("storage_unavailable: D1 is unavailable; try again later"),
 			...route.responses,
 			401: errorResponse(
 				"Missing, malformed or unknown bearer token",

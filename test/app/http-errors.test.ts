@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call } from "./helpers";
+import { call, failD1When, postJson } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -35,14 +35,37 @@ describe("HTTP errors", () => {
 		expect(res.headers.get("Allow")).toBe(allow);
 	});
 
-	it("answers a generic 500 without internals when D1 fails", async () => {
+	it("answers a generic 500 without internals for an unexpected error", async () => {
 		vi.spyOn(env.DB, "prepare").mockImplementation(() => {
-			throw new Error("D1_ERROR: disk I/O error at /var/secret/path");
+			throw new TypeError("cannot read properties of undefined at /var/secret/path");
 		});
 		const res = await call("/users/1");
 		expect(res.status).toBe(500);
 		const text = await res.text();
 		expect(JSON.parse(text)).toMatchObject({ error: { code: "internal_error", message: "Internal server error" } });
 		expect(text).not.toContain("secret");
+	});
+
+	it("answers 503 without internals when D1 itself fails", async () => {
+		vi.spyOn(env.DB, "prepare").mockImplementation(() => {
+			throw new Error("D1_ERROR: disk I/O error at /var/secret/path");
+		});
+		const res = await call("/users/1");
+		expect(res.status).toBe(503);
+		const text = await res.text();
+		expect(JSON.parse(text)).toMatchObject({ error: { code: "storage_unavailable" } });
+		expect(text).not.toContain("secret");
+	});
+});
+
+describe("D1 unavailable", () => {
+	it("answers 503 storage_unavailable, not 500, on an engine route and on an app route", async () => {
+		failD1When(() => true);
+		const task = await call(`/tasks/${crypto.randomUUID()}`);
+		const user = await postJson("/users", { email: `${crypto.randomUUID()}@example.com` });
+		for (const res of [task, user]) {
+			expect(res.status).toBe(503);
+			expect(await res.json()).toMatchObject({ error: { code: "storage_unavailable" } });
+		}
 	});
 });
