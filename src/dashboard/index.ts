@@ -8,7 +8,6 @@ import { secureHeaders } from "hono/secure-headers";
 import { Hono } from "hono/tiny";
 import { notFound } from "../errors";
 import type { AppEnv } from "../http/app-env";
-import { assets } from "./assets";
 import { login } from "./login";
 import { overview } from "./overview";
 import { requireSession } from "./session";
@@ -34,7 +33,6 @@ dashboard.use(
 		referrerPolicy: "same-origin",
 	}),
 );
-dashboard.route("/assets", assets);
 // Every POST (sign-in included) must come from a page of this origin.
 dashboard.use(csrf());
 dashboard.route("/", login);

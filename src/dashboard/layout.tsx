@@ -1,9 +1,8 @@
 // The page shell every dashboard page shares: document head (stylesheet and
-// script from the Worker, nothing inline, so the CSP needs no 'unsafe-inline'),
-// a skip link, the navigation and the sign-out button.
+// script are static assets from src/static/, nothing inline, so the CSP needs
+// no 'unsafe-inline'), a skip link, the navigation and the sign-out button.
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
-import { assetUrl } from "./assets";
 
 export type Section = "overview" | "tasks";
 
@@ -28,9 +27,9 @@ export const Layout = ({ title, section, children }: LayoutProps) => (
 				<meta name="viewport" content="width=device-width, initial-scale=1" />
 				<meta name="color-scheme" content="light dark" />
 				<title>{`${title} · edge-tasks`}</title>
-				<link rel="icon" href={assetUrl("icon.svg")} type="image/svg+xml" />
-				<link rel="stylesheet" href={assetUrl("style.css")} />
-				<script src={assetUrl("app.js")} defer></script>
+				<link rel="icon" href="/dashboard/assets/icon.svg" type="image/svg+xml" />
+				<link rel="stylesheet" href="/dashboard/assets/style.css" />
+				<script src="/dashboard/assets/app.js" defer></script>
 			</head>
 			<body>
 				<a class="skip" href="#main">
