@@ -32,6 +32,8 @@ export interface RpcEnqueueOptions {
 	idempotencyKey?: string;
 	/** Run no sooner than this many seconds from now. */
 	delaySeconds?: number;
+	/** POST the task's body here, signed, once it is final: https, to a host in WEBHOOK_ALLOWED_HOSTS. */
+	callbackUrl?: string;
 }
 
 const byName = new Map<string, AppTask>(tasks.map((task) => [task.name, task]));

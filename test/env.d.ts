@@ -6,6 +6,9 @@ declare namespace Cloudflare {
 		ENGINE_TEST_QUEUE: Queue;
 		/** examples/rpc-caller.ts as a Worker of its own (test/app/rpc-caller-worker.ts). */
 		RPC_CALLER: Service<import("./app/rpc-caller-worker").default>;
+		/** Where the Worker's fetch() calls land in the tests (test/app/webhook-receiver-worker.ts). */
+		WEBHOOK_RECEIVER: Service<import("./app/webhook-receiver-worker").default>;
+		WEBHOOK_SECRET: string;
 	}
 }
 

@@ -46,17 +46,21 @@ const prebundled = [
 	].map((sub) => `hono${sub}`),
 ];
 
-// examples/rpc-caller.ts as another Worker (test/app/rpc-caller-worker.ts),
-// built to JavaScript for Miniflare, which runs no TypeScript.
-const rpcCallerDir = mkdtempSync(path.join(tmpdir(), "edge-tasks-rpc-caller-"));
-buildSync({
-	entryPoints: [path.join(root, "test/app/rpc-caller-worker.ts")],
-	bundle: true,
-	format: "esm",
-	outfile: path.join(rpcCallerDir, "index.js"),
-	external: ["cloudflare:workers"],
-	logLevel: "error",
-});
+// Auxiliary Workers, built to JavaScript for Miniflare, which runs no
+// TypeScript: examples/rpc-caller.ts in a Worker of its own
+// (test/app/rpc-caller-worker.ts), and the webhook receiver.
+function auxiliaryWorker(name: string, entry: string) {
+	const dir = mkdtempSync(path.join(tmpdir(), `edge-tasks-${name}-`));
+	buildSync({
+		entryPoints: [path.join(root, entry)],
+		bundle: true,
+		format: "esm",
+		outfile: path.join(dir, "index.js"),
+		external: ["cloudflare:workers"],
+		logLevel: "error",
+	});
+	return { name, modules: true, modulesRoot: dir, scriptPath: path.join(dir, "index.js"), compatibilityDate: "2026-11-01" };
+}
 
 export default defineConfig(async () => ({
 	plugins: [
@@ -68,6 +72,8 @@ export default defineConfig(async () => ({
 					API_TOKENS: "test-token-0123456789abcdef, rotated-token-0123456789abcdef, rate-limit-token-0123456789abcdef",
 					SESSION_SECRET: "test-session-secret-0123456789abcdef0123456789",
 					TASK_ID_SECRET: "test-task-id-secret-0123456789abcdef0123456789",
+					WEBHOOK_ALLOWED_HOSTS: "hooks.example.com, *.receivers.example.net",
+					WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 					TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
 					// The chaos run's size and seeds (npm run chaos sets them; npm test runs a short one).
 					...(process.env.CHAOS_TASKS ? { CHAOS_TASKS: process.env.CHAOS_TASKS } : {}),
@@ -79,15 +85,12 @@ export default defineConfig(async () => ({
 				// nothing consumes, so the app's consumer never sees them; the tests
 				// deliver batches to their stand-in engine by hand.
 				queueProducers: { ENGINE_TEST_QUEUE: { queueName: "edge-tasks-engine-test" } },
-				serviceBindings: { RPC_CALLER: "rpc-caller" },
+				serviceBindings: { RPC_CALLER: "rpc-caller", WEBHOOK_RECEIVER: "webhook-receiver" },
+				// Every fetch() the Worker makes (webhooks) reaches the receiver, not the network.
+				outboundService: "webhook-receiver",
 				workers: [
-					{
-						name: "rpc-caller",
-						modules: true,
-						modulesRoot: rpcCallerDir,
-						scriptPath: path.join(rpcCallerDir, "index.js"),
-						compatibilityDate: "2026-11-01",
-					},
+					auxiliaryWorker("rpc-caller", "test/app/rpc-caller-worker.ts"),
+					auxiliaryWorker("webhook-receiver", "test/app/webhook-receiver-worker.ts"),
 				],
 			},
 		}),

@@ -1676,6 +1676,11 @@ export interface components {
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
         };
         TaskAccepted: {
             /**
@@ -1708,6 +1713,11 @@ export interface components {
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
         };
         ProcessUsersRequest: {
             /**
@@ -1729,6 +1739,11 @@ export interface components {
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
         };
         BulkAccepted: {
             /** @description One id per item, in input order */
@@ -1759,6 +1774,11 @@ export interface components {
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
         };
         TaskPage: {
             tasks: components["schemas"]["Task"][];
@@ -1792,6 +1812,10 @@ export interface components {
             next_attempt_at: string | null;
             /** @description The task this one repeats (POST /tasks/{task_id}/retry) */
             retry_of: string | null;
+            /** @description Where the completion webhook goes, if the task has one */
+            callback_url: string | null;
+            /** @description The deliver_webhook task that posts the webhook, once this task is final */
+            callback_task_id: string | null;
             /** @description Every failed attempt, oldest first */
             history: {
                 /** @description The run that failed; 0 when the task never ran */
@@ -1829,6 +1853,11 @@ export interface components {
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
         };
         EnqueueProcessUserData: {
             /** @constant */
@@ -1847,6 +1876,11 @@ export interface components {
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
         };
         EnqueueProcessPendingUsers: {
             /** @constant */
@@ -1866,6 +1900,11 @@ export interface components {
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
         };
         EnqueueDailySummary: {
             /** @constant */
@@ -1885,6 +1924,11 @@ export interface components {
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
         };
         EnqueueManyByName: {
             tasks: (components["schemas"]["BulkItemSendEmail"] | components["schemas"]["BulkItemProcessUserData"] | components["schemas"]["BulkItemProcessPendingUsers"] | components["schemas"]["BulkItemDailySummary"])[];
@@ -1899,6 +1943,11 @@ export interface components {
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
         };
         BulkItemSendEmail: {
             /** @constant */

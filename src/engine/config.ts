@@ -1,8 +1,9 @@
 // The engine's settings, parsed from the Worker's vars like the app's own (and
 // cached per env by the engine): how long results, keys and messages live,
-// and which queue holds the dead letters.
+// which queue holds the dead letters, and where completion webhooks may go.
 import * as z from "zod";
 import { ConfigError } from "./errors";
+import { allowedHostEntry } from "./webhooks/hosts";
 
 const seconds = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -22,6 +23,24 @@ export const engineConfigSchema = z
 		TASK_ID_SECRET: z
 			.string({ error: "is required: a secret of at least 32 random characters that signs task ids" })
 			.min(32, { error: "must be at least 32 characters" }),
+		// Hosts completion webhooks may be sent to: comma-separated names, or
+		// *.example.com for its subdomains. Empty (the default): webhooks are off.
+		WEBHOOK_ALLOWED_HOSTS: z
+			.string()
+			.default("")
+			.transform((list) =>
+				list
+					.split(",")
+					.map((host) => host.trim().toLowerCase())
+					.filter(Boolean),
+			)
+			.pipe(z.array(allowedHostEntry)),
+		// A secret in the Standard Webhooks format (whsec_ and base64 of 24 to 64
+		// random bytes): signs every webhook. Needed once any host is allowed.
+		WEBHOOK_SECRET: z
+			.string()
+			.regex(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, { error: "must be whsec_ followed by base64 of 24 to 64 random bytes" })
+			.optional(),
 	})
 	// A task's record must outlive every copy of its message: the consumer
 	// creates a missing row, so a redelivery after the result expired would run
@@ -35,6 +54,10 @@ export const engineConfigSchema = z
 	.refine((env) => env.IDEMPOTENCY_TTL_SECONDS <= env.RESULT_TTL_SECONDS, {
 		path: ["IDEMPOTENCY_TTL_SECONDS"],
 		error: "must be at most RESULT_TTL_SECONDS, so a replayed key's tasks still have their records",
+	})
+	.refine((env) => env.WEBHOOK_ALLOWED_HOSTS.length === 0 || env.WEBHOOK_SECRET !== undefined, {
+		path: ["WEBHOOK_SECRET"],
+		error: "is required once WEBHOOK_ALLOWED_HOSTS names a host: every webhook is signed with it",
 	});
 
 export type EngineConfig = Readonly<{
@@ -50,6 +73,10 @@ export type EngineConfig = Readonly<{
 	queueRetentionSeconds: number;
 	/** Signs task ids; never logged. */
 	taskIdSecret: string;
+	/** Where completion webhooks may go: host names, or "*.example.com" for subdomains. Empty: webhooks are off. */
+	webhookHosts: readonly string[];
+	/** Signs webhooks (Standard Webhooks' whsec_...); never logged. */
+	webhookSecret: string | undefined;
 }>;
 
 /** Only these vars are read; any others are the app's. */
@@ -73,5 +100,7 @@ export function parseEngineConfig(vars: EngineVars): EngineConfig {
 		stuckPendingSeconds: env.STUCK_PENDING_SECONDS,
 		queueRetentionSeconds: env.QUEUE_RETENTION_SECONDS,
 		taskIdSecret: env.TASK_ID_SECRET,
+		webhookHosts: env.WEBHOOK_ALLOWED_HOSTS,
+		webhookSecret: env.WEBHOOK_SECRET,
 	});
 }

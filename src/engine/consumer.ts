@@ -7,6 +7,7 @@ import { executeBatch, type Scope, truncatedBody } from "./execute";
 import { errorMessage } from "./log";
 import type { Runtime } from "./runtime";
 import { failNow, type Unrunnable } from "./store/tasks";
+import { dispatchSoon } from "./webhooks/dispatch";
 
 export async function consumeBatch<Ctx>(batch: MessageBatch<unknown>, scope: Scope<Ctx>): Promise<void> {
 	const { rt } = scope;
@@ -80,6 +81,7 @@ async function consumeDeadLetters(rt: Runtime, batch: MessageBatch<unknown>): Pr
 			});
 			message.ack();
 		}
+		await dispatchSoon(rt, [...failed]);
 	} catch (err) {
 		rt.log.error("dead letters not recorded; will be redelivered", { count: dead.length, error: errorMessage(err) });
 		for (const { message } of dead) message.retry({ delaySeconds: 30 });

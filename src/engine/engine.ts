@@ -119,6 +119,7 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 			idempotencyTtlSeconds: b.config.idempotencyTtlSeconds,
 			names: nameSet,
 			ids: b.ids,
+			webhookHosts: b.config.webhookHosts,
 		});
 		const rt: Runtime = { db: b.db, config: b.config, log, producer, ids: b.ids, taskOf: (name) => registry.get(name)?.task };
 		const client: TaskClient = storageGuarded({

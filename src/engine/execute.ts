@@ -34,6 +34,7 @@ import {
 	recordOutcomes,
 	type Unrunnable,
 } from "./store/tasks";
+import { dispatchSoon } from "./webhooks/dispatch";
 
 /** One delivered message's body, and when it was sent. */
 export interface Delivered {
@@ -238,6 +239,13 @@ async function run<Ctx>(scope: Scope<Ctx>, claimed: readonly Runnable<Ctx>[], cl
 	const now = new Date();
 	const outcomes = claimed.map((r) => outcomeOf(r, attemptOf(r, claims), settled.get(r)));
 	const recorded = await recordOutcomes(rt.db, outcomes, now);
+	// Webhooks of the tasks that just finished; batches without any pay nothing.
+	const owing = outcomes.filter((o) => o.to !== "RETRY" && recorded.has(o.id) && claims.current.get(o.id)?.hasCallback);
+	if (owing.length > 0)
+		await dispatchSoon(
+			rt,
+			owing.map((o) => o.id),
+		);
 
 	const durationMs = Date.now() - startedAt;
 	outcomes.forEach((outcome, i) => {

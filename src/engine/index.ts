@@ -2,6 +2,8 @@
 // backend, retries, idempotency keys, periodic tasks and maintenance. This is
 // its one public entry; the app imports nothing else under src/engine/, and
 // nothing under src/engine/ imports the app.
+export type { TaskBody } from "./body";
+export { taskBody } from "./body";
 export type { EngineConfig, EngineVars } from "./config";
 export { parseEngineConfig, parseVars } from "./config";
 export type { BatchItem, BatchResults, Json, RetryPolicy, TaskDefinition, TaskInfo, TaskOptions, TaskRef } from "./define";

@@ -9,6 +9,7 @@ import type { Runtime } from "./runtime";
 import type { TaskRow } from "./schema";
 import { isFinal } from "./states";
 import { getTask, revoke, revokeUnseen, UNKNOWN_NAME } from "./store/tasks";
+import { dispatchSoon } from "./webhooks/dispatch";
 
 /**
  * The task's row, or for a task still on the queue with no row yet (enqueued
@@ -38,6 +39,8 @@ export async function readTask(rt: Runtime, id: string): Promise<TaskRow | undef
 		retryOf: null,
 		recoveries: 0,
 		history: [],
+		callbackUrl: null,
+		callbackTaskId: null,
 	};
 }
 
@@ -79,6 +82,7 @@ export async function revokeTask(rt: Runtime, id: string): Promise<TaskRow> {
 	const revoked = (await revoke(rt.db, id)) ?? (unseen && (await revokeUnseen(rt.db, id, unseen)));
 	if (revoked) {
 		rt.log.info("task transition", { task_id: id, name: revoked.name, from: "PENDING|RETRY", to: "REVOKED" });
+		if (revoked.callbackUrl !== null) await dispatchSoon(rt, [id]);
 		return revoked;
 	}
 	const current = await getTask(rt.db, id);
@@ -104,5 +108,10 @@ export async function retryTask(rt: Runtime, id: string): Promise<Enqueued> {
 	const task = rt.taskOf(original.name);
 	if (!task) throw new IllegalTransitionError(`Task name "${original.name}" is no longer registered`);
 	// A space: no client's Idempotency-Key can take this one (theirs are printable ASCII without it).
-	return rt.producer.enqueue(task, original.payload, { retryOf: original.id, idempotencyKey: `retry ${original.id}` });
+	// The new task reports to the same webhook, if the original had one.
+	return rt.producer.enqueue(task, original.payload, {
+		retryOf: original.id,
+		idempotencyKey: `retry ${original.id}`,
+		callbackUrl: original.callbackUrl ?? undefined,
+	});
 }

@@ -11,7 +11,8 @@
 // first only when something needs it before the task runs: an idempotency key
 // (claimed in the same write), a delay (the task is listed and can be revoked
 // while it waits), a retry of an earlier task (the link), and bulk enqueue
-// (one write for up to 1,000 tasks, so they are listed at once).
+// (one write for up to 1,000 tasks, so they are listed at once), and a
+// completion webhook (its URL is kept with the task).
 import type * as z from "zod";
 import type { EngineDb } from "./db";
 import { type Json, parseInput, type TaskRef } from "./define";
@@ -23,6 +24,7 @@ import { errorMessage, type Logger } from "./log";
 import { bytesOf, checkSizes, sendBatches } from "./queue";
 import { markSent, neverSent, recordWithKey, releaseKey } from "./store/keys";
 import { ENQUEUE_FAILED, failNow, insertPending, insertPendingMany, type NewTask } from "./store/tasks";
+import { checkCallbackUrl } from "./webhooks/hosts";
 
 export interface EnqueueOptions {
 	/** A client-chosen key: the same key with the same task and input yields the same task. */
@@ -37,9 +39,14 @@ export interface EnqueueOptions {
 	delaySeconds?: number | undefined;
 	/** The task this one repeats (retry). */
 	retryOf?: string | undefined;
+	/**
+	 * POST the task's body here, signed, once it is SUCCESS, FAILURE or REVOKED
+	 * (a completion webhook): https, to a host in WEBHOOK_ALLOWED_HOSTS.
+	 */
+	callbackUrl?: string | undefined;
 }
 
-export type EnqueueManyOptions = Pick<EnqueueOptions, "delaySeconds" | "idempotencyKey" | "keyCovers">;
+export type EnqueueManyOptions = Pick<EnqueueOptions, "delaySeconds" | "idempotencyKey" | "keyCovers" | "callbackUrl">;
 
 export interface Backlog {
 	messages: number;
@@ -81,8 +88,8 @@ export interface Producer {
 	 * All-or-error validation, ids in item order, one D1 transaction.
 	 */
 	enqueueEach(items: readonly { task: TaskRef; input: unknown }[], options?: EnqueueManyOptions): Promise<EnqueuedMany>;
-	/** Sends messages again for tasks already recorded (stuck-task recovery), in sendBatch-sized parts. */
-	resend(envelopes: Envelope[]): Promise<void>;
+	/** Sends messages for tasks already recorded (stuck-task recovery, webhooks), in sendBatch-sized parts. */
+	resend(envelopes: Envelope[], event?: string): Promise<void>;
 }
 
 export interface ProducerDeps {
@@ -93,6 +100,8 @@ export interface ProducerDeps {
 	/** Registered task names: enqueuing any other is UnknownTaskError. */
 	names: ReadonlySet<string>;
 	ids: TaskIds;
+	/** WEBHOOK_ALLOWED_HOSTS: where a callbackUrl may point. */
+	webhookHosts: readonly string[];
 }
 
 function checkDelay(delaySeconds = 0): number {
@@ -104,11 +113,15 @@ function checkDelay(delaySeconds = 0): number {
 	return delaySeconds;
 }
 
-export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, ids }: ProducerDeps): Producer {
+export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, ids, webhookHosts }: ProducerDeps): Producer {
 	const dueAt = (now: Date, delaySeconds: number) => new Date(now.getTime() + delaySeconds * 1000);
 	const known = (task: TaskRef) => {
 		if (!names.has(task.name)) throw new UnknownTaskError(task.name, [...names]);
 	};
+	const callbackOf = (url: string | undefined) => (url === undefined ? null : checkCallbackUrl(url, webhookHosts));
+	// A replay must ask for the same webhook too: the key covers it with the schedule.
+	const covers = (options: EnqueueManyOptions) =>
+		options.callbackUrl === undefined ? options.keyCovers : { ...options.keyCovers, callback_url: options.callbackUrl };
 
 	/** One task per item, all recorded in one D1 transaction, sent in sendBatch-sized parts; ids in item order. */
 	async function enqueueEach(
@@ -118,6 +131,7 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 	): Promise<EnqueuedMany> {
 		for (const { task } of items) known(task);
 		const delaySeconds = checkDelay(options.delaySeconds);
+		const callbackUrl = callbackOf(options.callbackUrl);
 		const now = new Date();
 		const payloads = items.map(({ task, input }) => parseInput(task, input));
 		const rows: NewTask[] = await Promise.all(
@@ -126,13 +140,14 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 				name: task.name,
 				payload: payloads[i] ?? null,
 				dueAt: dueAt(now, delaySeconds),
+				callbackUrl,
 			})),
 		);
 		const sizes = checkSizes(rows.map(envelopeOf));
 		const key = options.idempotencyKey;
 		if (key !== undefined) {
 			const described = fingerprint.described ? rows.map((row) => ({ name: row.name, input: row.payload })) : undefined;
-			const request = { name: fingerprint.name, rows, bulk: true, covers: options.keyCovers, described };
+			const request = { name: fingerprint.name, rows, bulk: true, covers: covers(options), described };
 			const earlier = await recordWithKey(db, request, key, now, idempotencyTtlSeconds);
 			if (earlier) return replayMany(db, earlier.taskIds ?? [earlier.taskId]);
 		} else {
@@ -188,6 +203,7 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 			known(task);
 			const payload = parseInput(task, input);
 			const delaySeconds = checkDelay(options.delaySeconds);
+			const callbackUrl = callbackOf(options.callbackUrl);
 			const now = new Date();
 			const row: NewTask = {
 				id: await ids.mint(),
@@ -195,12 +211,13 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 				payload,
 				dueAt: dueAt(now, delaySeconds),
 				retryOf: options.retryOf ?? null,
+				callbackUrl,
 			};
 			checkSizes([envelopeOf(row)]);
 			const key = options.idempotencyKey;
-			const recorded = key !== undefined || delaySeconds > 0 || options.retryOf !== undefined;
+			const recorded = key !== undefined || delaySeconds > 0 || options.retryOf !== undefined || callbackUrl !== null;
 			if (key !== undefined) {
-				const request = { name: task.name, rows: [row], covers: options.keyCovers };
+				const request = { name: task.name, rows: [row], covers: covers(options) };
 				const earlier = await recordWithKey(db, request, key, now, idempotencyTtlSeconds);
 				if (earlier) return { id: earlier.taskId, replayed: true };
 			} else if (recorded) {
@@ -247,12 +264,12 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 			return { messages: metrics.backlogCount, oldestSentAt: metrics.oldestMessageTimestamp ?? null };
 		},
 
-		async resend(envelopes) {
+		async resend(envelopes, event = "tasks redelivered") {
 			if (envelopes.length === 0) return;
 			for (const part of sendBatches(envelopes, envelopes.map(bytesOf))) {
 				await queue.sendBatch(part.map((body) => ({ body, contentType: "json" })));
 			}
-			log.info("tasks redelivered", { count: envelopes.length, task_ids: envelopes.map((e) => e.id) });
+			log.info(event, { count: envelopes.length, task_ids: envelopes.map((e) => e.id) });
 		},
 	};
 }

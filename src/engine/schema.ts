@@ -47,6 +47,10 @@ export const tasks = sqliteTable(
 		recoveries: integer("recoveries").notNull().default(0),
 		/** Every failed attempt, oldest first: appended by the RETRY or FAILURE update itself (store/history.ts). */
 		history: text("history", { mode: "json" }).$type<HistoryEntry[]>().notNull().default(sql`'[]'`),
+		/** Where to POST the task's body once it is final (a completion webhook), if anywhere. */
+		callbackUrl: text("callback_url"),
+		/** The deliver_webhook task that posts it, once dispatched: set once, so the webhook is dispatched once. */
+		callbackTaskId: text("callback_task_id"),
 	},
 	(t) => [
 		check("tasks_status_check", sql.raw(`status IN (${TASK_STATES.map((s) => `'${s}'`).join(", ")})`)),
@@ -58,6 +62,9 @@ export const tasks = sqliteTable(
 		// this index alone. Partial, so only finishing writes touch it, not every
 		// PENDING -> STARTED -> RETRY move.
 		index("tasks_finished_status_idx").on(t.finishedAt, t.status).where(sql`finished_at IS NOT NULL`),
+		// Final tasks whose webhook is not dispatched yet: the sweep in
+		// recover_stuck_tasks reads this index alone, however large the table.
+		index("tasks_callback_due_idx").on(t.finishedAt).where(sql`callback_url IS NOT NULL AND callback_task_id IS NULL`),
 	],
 );
 

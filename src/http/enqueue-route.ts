@@ -22,16 +22,20 @@ export const idempotencyHeader = z.object({
 		}),
 });
 
-type Schedule = { delay_seconds?: number | undefined; eta?: string | undefined };
+type Schedule = { delay_seconds?: number | undefined; eta?: string | undefined; callback_url?: string | undefined };
 
-/** The producer's options from the Idempotency-Key header and the schedule; the key covers the schedule as sent. */
+/**
+ * The producer's options from the Idempotency-Key header and the schedule; the
+ * key covers the schedule as sent (and the engine adds the webhook).
+ */
 export const enqueueOptions = (
 	headers: { "idempotency-key"?: string | undefined },
-	{ delay_seconds, eta }: Schedule,
+	{ delay_seconds, eta, callback_url }: Schedule,
 ): EnqueueOptions => ({
 	idempotencyKey: headers["idempotency-key"],
 	delaySeconds: delayOf({ delay_seconds, eta }),
 	keyCovers: { delay_seconds, eta },
+	callbackUrl: callback_url,
 });
 
 export const json = <T extends z.ZodType>(schema: T, required = true) => ({
@@ -115,11 +119,11 @@ export function taskRoute<S extends ObjectSchema, B extends ObjectSchema = S>(
 			responses: enqueueResponses,
 		}),
 		async (c) => {
-			const { delay_seconds, eta, ...rest } = c.req.valid("json") as Record<string, unknown> & Schedule;
+			const { delay_seconds, eta, callback_url, ...rest } = c.req.valid("json") as Record<string, unknown> & Schedule;
 			const enqueued = await c.var.ctx.tasks.enqueue(
 				options.task,
 				toInput(rest),
-				enqueueOptions(c.req.valid("header"), { delay_seconds, eta }),
+				enqueueOptions(c.req.valid("header"), { delay_seconds, eta, callback_url }),
 			);
 			return accepted(c, enqueued);
 		},

@@ -2,7 +2,7 @@
 // the API description).
 import * as z from "zod";
 import type { UserRow } from "../db/schema";
-import { limits, TASK_STATES, type TaskRow, UNKNOWN_NAME } from "../engine";
+import { taskBody as engineTaskBody, limits, TASK_STATES, type TaskRow } from "../engine";
 import { AppError } from "../errors";
 
 const { MAX_DELAY_SECONDS } = limits;
@@ -56,6 +56,11 @@ export const taskBody = z
 		due_at: isoTime.nullable().meta({ description: "When the first run is due (later than created_at for a delayed task)" }),
 		next_attempt_at: isoTime.nullable().meta({ description: "While RETRY: when the next attempt is due" }),
 		retry_of: z.uuid().nullable().meta({ description: "The task this one repeats (POST /tasks/{task_id}/retry)" }),
+		callback_url: z.url().nullable().meta({ description: "Where the completion webhook goes, if the task has one" }),
+		callback_task_id: z
+			.uuid()
+			.nullable()
+			.meta({ description: "The deliver_webhook task that posts the webhook, once this task is final" }),
 		history: z
 			.array(
 				z.object({
@@ -70,32 +75,11 @@ export const taskBody = z
 	})
 	.meta({ id: "Task" });
 
-/** A task as the API (and the RPC entrypoint) answers it. */
+/** A task as the API, the RPC entrypoint and a webhook answer it (the engine's taskBody). */
 export type TaskBody = z.infer<typeof taskBody>;
 
-export function toTaskBody(row: TaskRow): TaskBody {
-	return {
-		task_id: row.id,
-		name: row.name === UNKNOWN_NAME ? null : row.name,
-		status: row.status,
-		result: row.result ?? null,
-		error: row.error,
-		attempts: row.attempts,
-		created_at: row.createdAt.toISOString(),
-		started_at: row.startedAt?.toISOString() ?? null,
-		finished_at: row.finishedAt?.toISOString() ?? null,
-		due_at: row.dueAt?.toISOString() ?? null,
-		next_attempt_at: row.nextAttemptAt?.toISOString() ?? null,
-		retry_of: row.retryOf,
-		history: row.history.map((entry) => ({
-			attempt: entry.attempt,
-			at: new Date(entry.at).toISOString(),
-			status: entry.status,
-			error: entry.error,
-			delay_seconds: entry.delaySeconds,
-		})),
-	};
-}
+// The engine builds the body; this schema documents it, and the compiler holds the two together.
+export const toTaskBody: (row: TaskRow) => TaskBody = engineTaskBody;
 
 export const userBody = z
 	.object({
@@ -128,7 +112,7 @@ export const idParam = (name: string) =>
 		.pipe(z.number().max(Number.MAX_SAFE_INTEGER, { error: "is too large" }))
 		.meta({ description: `${name}: a positive integer`, example: "42" });
 
-/** Countdown or ETA, shared by every enqueue route's body. */
+/** Countdown or ETA, and the completion webhook: shared by every enqueue route's body. */
 export const scheduleFields = {
 	delay_seconds: z
 		.number()
@@ -146,6 +130,11 @@ export const scheduleFields = {
 			description: `Run no sooner than this instant (ISO 8601; in the past means now; at most ${MAX_DELAY_SECONDS / 3600} hours ahead).`,
 			example: "2026-11-24T18:00:00Z",
 		}),
+	callback_url: z.string().optional().meta({
+		description:
+			"POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.",
+		example: "https://hooks.example.com/edge-tasks",
+	}),
 };
 
 /** The delay in seconds a request asked for, from delay_seconds or eta. */

@@ -75,7 +75,7 @@ const knownNames =
 		await next();
 	};
 
-type Schedule = { delay_seconds?: number; eta?: string };
+type Schedule = { delay_seconds?: number; eta?: string; callback_url?: string };
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
 
@@ -95,9 +95,9 @@ tasksByName.openapi(
 	}),
 	async (c) => {
 		// The union is built from a list, so its type knows the names, not the schedule fields it adds.
-		const { name, input, delay_seconds, eta } = c.req.valid("json") as { name: string; input: unknown } & Schedule;
+		const { name, input, ...schedule } = c.req.valid("json") as { name: string; input: unknown } & Schedule;
 		const task = callable.get(name) as TaskRef;
-		const options = enqueueOptions(c.req.valid("header"), { delay_seconds, eta });
+		const options = enqueueOptions(c.req.valid("header"), schedule);
 		return accepted(c, await c.var.ctx.tasks.enqueue(task, input, options));
 	},
 );

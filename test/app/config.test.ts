@@ -36,6 +36,8 @@ describe("config", () => {
 			stuckPendingSeconds: 900,
 			queueRetentionSeconds: 345_600,
 			taskIdSecret: "x".repeat(32),
+			webhookHosts: [],
+			webhookSecret: undefined,
 		});
 		expect(Object.isFrozen(config)).toBe(true);
 	});

@@ -8,6 +8,7 @@ import { expireResults } from "../../src/engine/builtins/expire-results";
 import { recoverStuckTasks } from "../../src/engine/builtins/recover-stuck-tasks";
 import { createScopes } from "../../src/engine/engine";
 import type { Envelope } from "../../src/engine/envelope";
+import { owingWebhooks } from "../../src/engine/store/callbacks";
 import { expiredTaskIds } from "../../src/engine/store/maintenance";
 import { engineOptions } from "../../src/index";
 import { dailySummary } from "../../src/tasks/daily-summary";
@@ -16,6 +17,15 @@ import { processPendingUsers } from "../../src/tasks/process-pending-users";
 import { claimTask, createUser, deliver, engineDb, recorded, taskRow, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
+
+/** SQLite's plan for a drizzle query, one step per line. */
+async function planOf(query: { toSQL(): { sql: string; params: unknown[] } }): Promise<string[]> {
+	const { sql, params } = query.toSQL();
+	const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+		.bind(...params)
+		.all<{ detail: string }>();
+	return plan.results.map((row) => row.detail);
+}
 
 const DAY = 86_400_000;
 const email = { recipient: "ada@example.com", subject: "Hi", body: "Body" };
@@ -64,12 +74,15 @@ describe("expire_results", () => {
 	});
 
 	it("finds expired tasks through the finished_at index, not by reading every finished task", async () => {
-		const query = expiredTaskIds(engineDb(), new Date(), 500).toSQL();
-		const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
-			.bind(...query.params)
-			.all<{ detail: string }>();
-		const steps = plan.results.map((row) => row.detail);
-		expect(steps).toEqual([expect.stringContaining("USING INDEX tasks_finished_status_idx (finished_at<?)")]);
+		expect(await planOf(expiredTaskIds(engineDb(), new Date(), 500))).toEqual([
+			expect.stringContaining("USING INDEX tasks_finished_status_idx (finished_at<?)"),
+		]);
+	});
+
+	it("finds tasks owing a webhook through their partial index alone", async () => {
+		expect(await planOf(owingWebhooks(engineDb(), new Date(), 200))).toEqual([
+			expect.stringContaining("USING INDEX tasks_callback_due_idx (finished_at<?)"),
+		]);
 	});
 
 	it("deletes expired idempotency keys and keeps live ones", async () => {
@@ -164,7 +177,7 @@ describe("recover_stuck_tasks", () => {
 		expect(await taskRow(stranded.id)).toMatchObject({ status: "SUCCESS", attempts: 2 });
 	});
 
-	it("decides any number of stuck tasks in two D1 round trips (find, then move them all)", async () => {
+	it("decides any number of stuck tasks in three D1 round trips (find, move them all, find webhooks owed)", async () => {
 		const stuck = await Promise.all(Array.from({ length: 30 }, (_, i) => recorded("process_user_data", { user_id: i + 1 })));
 		const ids = JSON.stringify(stuck.map((t) => t.id));
 		await env.DB.prepare(
@@ -183,7 +196,7 @@ describe("recover_stuck_tasks", () => {
 
 		const result = (await recoverStuckTasks.run(rt, { limit: 500 }, info)) as { redelivered: number; failed: number };
 
-		expect(counts.roundTrips).toBe(2);
+		expect(counts.roundTrips).toBe(3);
 		expect(result.redelivered + result.failed).toBeGreaterThanOrEqual(30);
 		// Within its retry limit a task is sent again; past it (9 attempts), it fails.
 		const outcomes = { RETRY: 0, FAILURE: 0 };

@@ -31,7 +31,7 @@ describe("POST /tasks", () => {
 	});
 
 	it("an unknown or internal name is 400 unknown_task, listing the callable names", async () => {
-		for (const name of ["resize_image", "recover_stuck_tasks"]) {
+		for (const name of ["resize_image", "recover_stuck_tasks", "deliver_webhook"]) {
 			const res = await postJson("/tasks", { name, input: {} });
 			expect(res.status).toBe(400);
 			const { error } = await res.json<{ error: { code: string; details: { callable: string[] } } }>();

@@ -22,6 +22,8 @@ describe("GET /tasks/:task_id", () => {
 			due_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
 			next_attempt_at: null,
 			retry_of: null,
+			callback_url: null,
+			callback_task_id: null,
 			history: [],
 		});
 	});

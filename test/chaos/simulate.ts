@@ -19,7 +19,8 @@ const DLQ = env.TASKS_DEAD_LETTER_QUEUE;
 const QUEUE = "edge-tasks-dev";
 /** wrangler.toml's max_retries for the development queue. */
 const MAX_DELIVERIES = 10;
-const BATCH_SIZE = 45;
+/** wrangler.toml's max_batch_size for the development queue. */
+const BATCH_SIZE = 44;
 
 export interface ChaosOptions {
 	seed: number;

@@ -49,7 +49,7 @@ const client = () => engine.context(env).tasks;
 
 describe("createEngine", () => {
 	it("registers the app's tasks and its own maintenance tasks, and schedules the latter", () => {
-		expect(engine.names).toEqual(["greet", "expire_results", "recover_stuck_tasks"]);
+		expect(engine.names).toEqual(["greet", "expire_results", "recover_stuck_tasks", "deliver_webhook"]);
 		expect(engine.schedules.map((s) => [s.name, s.cron])).toEqual([
 			["recover-stuck-tasks", "*/5 * * * *"],
 			["expire-results", "17 * * * *"],
@@ -113,7 +113,9 @@ describe("domain errors", () => {
 			.enqueue(unregistered, {})
 			.catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(UnknownTaskError);
-		expect(error).toMatchObject({ details: { registered: ["greet", "expire_results", "recover_stuck_tasks"] } });
+		expect(error).toMatchObject({
+			details: { registered: ["greet", "expire_results", "recover_stuck_tasks", "deliver_webhook"] },
+		});
 	});
 
 	it("revoking an unknown or finished task: TaskNotFoundError, IllegalTransitionError", async () => {

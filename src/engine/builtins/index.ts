@@ -2,12 +2,13 @@
 // createEngine, scheduled on their own crons, never callable by a client.
 import type { TaskDefinition } from "../define";
 import type { Runtime } from "../runtime";
+import { deliverWebhook } from "./deliver-webhook";
 import { expireResults } from "./expire-results";
 import { recoverStuckTasks } from "./recover-stuck-tasks";
 
 export { expireResults, recoverStuckTasks };
 
-export const builtins: readonly TaskDefinition<Runtime>[] = [expireResults, recoverStuckTasks];
+export const builtins: readonly TaskDefinition<Runtime>[] = [expireResults, recoverStuckTasks, deliverWebhook];
 
 /** When the built-ins run unless the app says otherwise: recovery every 5 minutes, expiry hourly. */
 export const DEFAULT_MAINTENANCE_CRONS = { recoverStuckTasks: "*/5 * * * *", expireResults: "17 * * * *" } as const;

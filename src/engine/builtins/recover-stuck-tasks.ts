@@ -8,15 +8,23 @@
 //   consumer outage explains the wait, and re-sending would only add to it.
 // Redelivering is safe: the consumer claims atomically, so a message that was
 // only late and the recovery's copy still run the task once.
+// It also dispatches the completion webhooks that nothing dispatched when
+// their task finished (webhooks/dispatch.ts).
 import * as z from "zod";
 import { defineTask } from "../define";
 import type { Backlog } from "../producer";
 import type { Runtime } from "../runtime";
 import type { TaskRow } from "../schema";
+import { owingWebhooks } from "../store/callbacks";
 import { SEND_GRACE_SECONDS } from "../store/keys";
 import { applyStuckMoves, findStuck, type StuckMove } from "../store/maintenance";
+import { dispatchWebhooks } from "../webhooks/dispatch";
 
 const LEASE_EXPIRED = "the lease expired; redelivered by recovery";
+
+// Right after a task finishes, its consumer dispatches its webhook; the sweep
+// leaves it that long before doing so itself.
+const WEBHOOK_GRACE_SECONDS = 60;
 
 /**
  * Tasks recorded before this instant cannot still be waiting on the queue: it
@@ -78,7 +86,14 @@ export const recoverStuckTasks = defineTask({
 		// If the send fails, the moved tasks are RETRY or PENDING without a
 		// message; a later run finds them stale and sends them again.
 		await rt.producer.resend(resend.map((task) => ({ id: task.id, name: task.name, input: task.payload })));
-		const result = { redelivered: resend.length, failed, ids: resend.map((t) => t.id) };
+		// Webhooks nothing dispatched when their task finished: a crash in
+		// between, a dead letter, a poison message, a failure recorded above.
+		const owing = await owingWebhooks(rt.db, new Date(now.getTime() - WEBHOOK_GRACE_SECONDS * 1000), limit);
+		const webhooks = await dispatchWebhooks(
+			rt,
+			owing.map((task) => task.id),
+		);
+		const result = { redelivered: resend.length, failed, ids: resend.map((t) => t.id), webhooks_dispatched: webhooks };
 		rt.log.info("stuck tasks recovered", result);
 		return result;
 	},

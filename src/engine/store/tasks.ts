@@ -19,6 +19,7 @@ export interface NewTask {
 	payload: Json;
 	dueAt?: Date | null;
 	retryOf?: string | null;
+	callbackUrl?: string | null;
 }
 
 const pendingRow = (task: NewTask, now: Date) => ({
@@ -30,6 +31,7 @@ const pendingRow = (task: NewTask, now: Date) => ({
 	updatedAt: now,
 	dueAt: task.dueAt ?? now,
 	retryOf: task.retryOf ?? null,
+	callbackUrl: task.callbackUrl ?? null,
 });
 
 export function insertPending(db: EngineDb, task: NewTask, now = new Date()) {
@@ -113,6 +115,8 @@ export interface TaskStatus {
 	status: TaskState;
 	attempts: number;
 	leaseExpiresAt: Date | null;
+	/** The task has a completion webhook to dispatch once it is final. */
+	hasCallback: boolean;
 }
 
 export interface Claims {
@@ -136,7 +140,7 @@ const CLAIM = `
 	RETURNING id, attempts`;
 const IDS = "(SELECT value->>'id' FROM json_each(?1))";
 const EFFECTS_OF = `SELECT task_id, key, value FROM task_effects WHERE task_id IN ${IDS}`;
-const STATUS_OF = `SELECT id, status, attempts, lease_expires_at FROM tasks WHERE id IN ${IDS}`;
+const STATUS_OF = `SELECT id, status, attempts, lease_expires_at, callback_url IS NOT NULL AS has_callback FROM tasks WHERE id IN ${IDS}`;
 // A task revoked before any consumer saw it has only a tombstone; its message
 // supplies the name and input.
 const FILL_TOMBSTONES = `
@@ -179,7 +183,13 @@ export async function claimMany(
 		known.set(effect.key, JSON.parse(effect.value) as Json);
 		byTask.set(effect.task_id, known);
 	}
-	const statuses = rows<{ id: string; status: TaskState; attempts: number; lease_expires_at: number | null }>(current);
+	const statuses = rows<{
+		id: string;
+		status: TaskState;
+		attempts: number;
+		lease_expires_at: number | null;
+		has_callback: number;
+	}>(current);
 	return {
 		claimed: new Map(rows<{ id: string; attempts: number }>(claimed).map((row) => [row.id, row.attempts])),
 		current: new Map(
@@ -189,6 +199,7 @@ export async function claimMany(
 					status: row.status,
 					attempts: row.attempts,
 					leaseExpiresAt: row.lease_expires_at === null ? null : new Date(row.lease_expires_at),
+					hasCallback: row.has_callback === 1,
 				},
 			]),
 		),
