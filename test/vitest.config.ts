@@ -31,19 +31,9 @@ const prebundled = [
 	"drizzle-orm/d1",
 	"drizzle-orm/sqlite-core",
 	"@hono/zod-validator",
-	...[
-		"",
-		"/tiny",
-		"/http-exception",
-		"/secure-headers",
-		"/request-id",
-		"/cookie",
-		"/jsx",
-		"/html",
-		"/csrf",
-		"/cors",
-		"/body-limit",
-	].map((sub) => `hono${sub}`),
+	...["", "/tiny", "/http-exception", "/secure-headers", "/request-id", "/cookie", "/html", "/csrf", "/cors", "/body-limit"].map(
+		(sub) => `hono${sub}`,
+	),
 ];
 
 // Auxiliary Workers, built to JavaScript for Miniflare, which runs no

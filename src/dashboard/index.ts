@@ -1,5 +1,5 @@
 // The dashboard (what Flower is to Celery), served by the same Worker under
-// /dashboard: server-rendered with hono/jsx, signed-in with a session cookie,
+// /dashboard: server-rendered with hono/html, signed-in with a session cookie,
 // state changes as POST forms checked by hono/csrf, and a CSP that allows only
 // this Worker's own script and stylesheet.
 

@@ -2,8 +2,10 @@
 // library, no script. Colours come from the stylesheet (classes, not style
 // attributes, which the CSP forbids); each chart has a title and a summary for
 // screen readers, and the numbers are also in a table below it.
+import { html } from "hono/html";
 import type { Bucket } from "../engine";
 import { formatCount, formatTime } from "./format";
+import type { Html } from "./layout";
 
 const W = 960;
 const LEFT = 80;
@@ -29,54 +31,34 @@ interface FrameProps {
 	buckets: Bucket[];
 	title: string;
 	summary: string;
-	children: unknown;
 }
 
-/** Axes, grid lines and time labels shared by both charts. */
-const Frame = ({ id, height, max, label, buckets, title, summary, children }: FrameProps) => {
+/** Axes, grid lines and time labels shared by both charts, around the chart's own shapes. */
+function frame({ id, height, max, label, buckets, title, summary }: FrameProps, shapes: Html) {
 	const plotH = height - TOP - BOTTOM;
 	const ticks = [0, max / 2, max];
 	const first = buckets[0];
 	const middle = buckets[Math.floor(buckets.length / 2)];
 	const last = buckets.at(-1);
-	return (
-		<svg class="chart" viewBox={`0 0 ${W} ${height}`} role="img" aria-labelledby={`${id}-title ${id}-desc`}>
-			<title id={`${id}-title`}>{title}</title>
-			<desc id={`${id}-desc`}>{summary}</desc>
-			{ticks.map((tick) => {
-				const y = round1(TOP + plotH - (tick / max) * plotH);
-				return (
-					<>
-						<line class="grid" x1={LEFT} x2={W - RIGHT} y1={y} y2={y} />
-						<text x={LEFT - 6} y={y + 4} text-anchor="end">
-							{label(tick)}
-						</text>
-					</>
-				);
-			})}
-			{children}
-			{first && (
-				<text x={LEFT} y={height - 6}>
-					{hhmm(first.start)}
-				</text>
-			)}
-			{middle && (
-				<text x={LEFT + (W - LEFT - RIGHT) / 2} y={height - 6} text-anchor="middle">
-					{hhmm(middle.start)}
-				</text>
-			)}
-			{last && (
-				<text x={W - RIGHT} y={height - 6} text-anchor="end">
-					{`${hhmm(last.start)} UTC`}
-				</text>
-			)}
-		</svg>
-	);
-};
+	const grid = ticks.map((tick) => {
+		const y = round1(TOP + plotH - (tick / max) * plotH);
+		return html`<line class="grid" x1="${LEFT}" x2="${W - RIGHT}" y1="${y}" y2="${y}"></line>
+		<text x="${LEFT - 6}" y="${y + 4}" text-anchor="end">${label(tick)}</text>`;
+	});
+	return html`<svg class="chart" viewBox="0 0 ${W} ${height}" role="img" aria-labelledby="${id}-title ${id}-desc">
+		<title id="${id}-title">${title}</title>
+		<desc id="${id}-desc">${summary}</desc>
+		${grid}
+		${shapes}
+		${first && html`<text x="${LEFT}" y="${height - 6}">${hhmm(first.start)}</text>`}
+		${middle && html`<text x="${LEFT + (W - LEFT - RIGHT) / 2}" y="${height - 6}" text-anchor="middle">${hhmm(middle.start)}</text>`}
+		${last && html`<text x="${W - RIGHT}" y="${height - 6}" text-anchor="end">${hhmm(last.start)} UTC</text>`}
+	</svg>`;
+}
 
 const slotWidth = (buckets: Bucket[]) => (W - LEFT - RIGHT) / Math.max(1, buckets.length);
 
-export const ThroughputChart = ({ buckets, period }: { buckets: Bucket[]; period: string }) => {
+export function throughputChart(buckets: Bucket[], period: string) {
 	const height = 240;
 	const plotH = height - TOP - BOTTOM;
 	const max = niceCeiling(Math.max(1, ...buckets.map((b) => Math.max(b.succeeded + b.failed, b.enqueued))));
@@ -86,41 +68,29 @@ export const ThroughputChart = ({ buckets, period }: { buckets: Bucket[]; period
 	const total = (key: "enqueued" | "succeeded" | "failed") => buckets.reduce((sum, b) => sum + b[key], 0);
 	const line = buckets.map((b, i) => `${round1(LEFT + i * slot + slot / 2)},${round1(TOP + plotH - h(b.enqueued))}`).join(" ");
 	const summary = `Over the ${period}: ${formatCount(total("enqueued"))} enqueued, ${formatCount(total("succeeded"))} succeeded, ${formatCount(total("failed"))} failed.`;
-	return (
-		<Frame
-			id="throughput"
-			height={height}
-			max={max}
-			label={formatCount}
-			buckets={buckets}
-			title={`Tasks enqueued and finished per ${bucketLabel(buckets)}`}
-			summary={summary}
-		>
-			{buckets.map((b, i) => {
-				const x = round1(LEFT + i * slot + (slot - bar) / 2);
-				const base = TOP + plotH;
-				return (
-					<>
-						{b.succeeded > 0 && (
-							<rect class="ok" x={x} width={round1(bar)} y={round1(base - h(b.succeeded))} height={h(b.succeeded)} />
-						)}
-						{b.failed > 0 && (
-							<rect class="fail" x={x} width={round1(bar)} y={round1(base - h(b.succeeded) - h(b.failed))} height={h(b.failed)} />
-						)}
-					</>
-				);
-			})}
-			<polyline class="queue" points={line} />
-		</Frame>
+	const bars = buckets.map((b, i) => {
+		const x = round1(LEFT + i * slot + (slot - bar) / 2);
+		const base = TOP + plotH;
+		return [
+			b.succeeded > 0 &&
+				html`<rect class="ok" x="${x}" width="${round1(bar)}" y="${round1(base - h(b.succeeded))}" height="${h(b.succeeded)}"></rect>`,
+			b.failed > 0 &&
+				html`<rect class="fail" x="${x}" width="${round1(bar)}" y="${round1(base - h(b.succeeded) - h(b.failed))}" height="${h(b.failed)}"></rect>`,
+		];
+	});
+	const title = `Tasks enqueued and finished per ${bucketLabel(buckets)}`;
+	return frame(
+		{ id: "throughput", height, max, label: formatCount, buckets, title, summary },
+		html`${bars}<polyline class="queue" points="${line}"></polyline>`,
 	);
-};
+}
 
 export const failureRate = (b: Pick<Bucket, "succeeded" | "failed">) =>
 	b.succeeded + b.failed === 0 ? null : b.failed / (b.succeeded + b.failed);
 
 export const formatRate = (rate: number | null) => (rate === null ? "–" : `${round1(rate * 100)}%`);
 
-export const FailureRateChart = ({ buckets, period }: { buckets: Bucket[]; period: string }) => {
+export function failureRateChart(buckets: Bucket[], period: string) {
 	const height = 140;
 	const plotH = height - TOP - BOTTOM;
 	const slot = slotWidth(buckets);
@@ -136,33 +106,16 @@ export const FailureRateChart = ({ buckets, period }: { buckets: Bucket[]; perio
 	const summary =
 		`Over the ${period}: ${formatRate(overall)} of finished tasks failed.` +
 		(worst ? ` Highest: ${formatRate(failureRate(worst))} at ${formatTime(worst.start)}.` : "");
-	return (
-		<Frame
-			id="failure-rate"
-			height={height}
-			max={1}
-			label={(v) => `${Math.round(v * 100)}%`}
-			buckets={buckets}
-			title={`Failure rate per ${bucketLabel(buckets)}`}
-			summary={summary}
-		>
-			{buckets.map((b, i) => {
-				const rate = failureRate(b);
-				if (!rate) return null;
-				const height = round1(rate * plotH);
-				return (
-					<rect
-						class="fail"
-						x={round1(LEFT + i * slot + (slot - bar) / 2)}
-						width={round1(bar)}
-						y={round1(TOP + plotH - height)}
-						height={height}
-					/>
-				);
-			})}
-		</Frame>
-	);
-};
+	const bars = buckets.map((b, i) => {
+		const rate = failureRate(b);
+		if (!rate) return null;
+		const height = round1(rate * plotH);
+		return html`<rect class="fail" x="${round1(LEFT + i * slot + (slot - bar) / 2)}" width="${round1(bar)}" y="${round1(TOP + plotH - height)}" height="${height}"></rect>`;
+	});
+	const label = (v: number) => `${Math.round(v * 100)}%`;
+	const title = `Failure rate per ${bucketLabel(buckets)}`;
+	return frame({ id: "failure-rate", height, max: 1, label, buckets, title, summary }, html`${bars}`);
+}
 
 function bucketLabel(buckets: Bucket[]): string {
 	const [a, b] = buckets;

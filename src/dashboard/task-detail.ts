@@ -1,14 +1,15 @@
 // One task: its state and timeline (created, due, each failed attempt with its
 // error and delay, started, finished), result or error, and payload; and the
 // revoke and retry buttons, which run the same engine calls as the API's.
+import { html } from "hono/html";
 import { Hono } from "hono/tiny";
 import * as z from "zod";
 import { isFinal, type TaskRow } from "../engine";
 import { notFound } from "../errors";
 import type { AppEnv } from "../http/app-env";
-import { displayName, displayPayload, formatDuration, prettyJson, StateBadge, Time } from "./format";
-import { Layout } from "./layout";
-import { RefreshToggle } from "./refresh";
+import { displayName, displayPayload, formatDuration, prettyJson, stateBadge, timeElement } from "./format";
+import { layout } from "./layout";
+import { toolbar } from "./refresh";
 
 const notices = {
 	revoked: "Revoked. The task will not run; its message is acked when it arrives.",
@@ -53,82 +54,57 @@ function timeline(task: TaskRow): Moment[] {
 	return moments.sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
-const Actions = ({ task }: { task: TaskRow }) => {
+function actions(task: TaskRow) {
 	const revocable = task.status === "PENDING" || task.status === "RETRY";
 	const retryable = task.status === "FAILURE" || task.status === "REVOKED";
 	if (!revocable && !retryable) return null;
-	return (
-		<div class="actions">
-			{revocable && (
-				<form method="post" action={`/dashboard/tasks/${task.id}/revoke`}>
-					<button type="submit" class="danger">
-						Revoke task
-					</button>
-				</form>
-			)}
-			{retryable && (
-				<form method="post" action={`/dashboard/tasks/${task.id}/retry`}>
-					<button type="submit" class="primary">
-						Retry as a new task
-					</button>
-				</form>
-			)}
-		</div>
-	);
-};
+	const button = (action: "revoke" | "retry", kind: string, label: string) =>
+		html`<form method="post" action="/dashboard/tasks/${task.id}/${action}"><button type="submit" class="${kind}">${label}</button></form>`;
+	return html`<div class="actions">
+		${revocable && button("revoke", "danger", "Revoke task")}
+		${retryable && button("retry", "primary", "Retry as a new task")}
+	</div>`;
+}
 
-const TaskView = ({ task }: { task: TaskRow }) => (
-	<>
-		<dl class="facts">
-			<dt>State</dt>
-			<dd>
-				<StateBadge state={task.status} />
-			</dd>
-			<dt>Attempts</dt>
-			<dd>{task.attempts}</dd>
-			{task.retryOf && (
-				<>
-					<dt>Retry of</dt>
-					<dd>
-						<a href={`/dashboard/tasks/${task.retryOf}`}>
-							<code>{task.retryOf}</code>
-						</a>
-					</dd>
-				</>
-			)}
-			{task.startedAt && task.finishedAt && (
-				<>
-					<dt>Last run took</dt>
-					<dd>{formatDuration(task.finishedAt.getTime() - task.startedAt.getTime())}</dd>
-				</>
-			)}
-		</dl>
-		<Actions task={task} />
-		<h2>Timeline</h2>
-		<ol class="timeline">
-			{timeline(task).map((m) => (
-				<li class={m.kind}>
-					<Time value={m.at} /> <span class="what">{m.what}</span>
-					{m.detail && <div class="mono">{m.detail}</div>}
-				</li>
-			))}
-		</ol>
-		{task.status === "SUCCESS" && (
-			<>
-				<h2>Result</h2>
-				<pre>{prettyJson(displayPayload(task.result))}</pre>
-			</>
-		)}
-		{task.error && task.status !== "SUCCESS" && (
-			<>
-				<h2>{isFinal(task.status) ? "Error" : "Last error"}</h2>
-				<pre>{task.error}</pre>
-			</>
-		)}
-		<h2>Payload</h2>
-		<pre>{prettyJson(displayPayload(task.payload))}</pre>
-	</>
-);
+const moment = (m: Moment) =>
+	html`<li class="${m.kind}">${timeElement(m.at)} <span class="what">${m.what}</span>${m.detail && html`<div class="mono">${m.detail}</div>`}</li>`;
+
+function taskView(task: TaskRow) {
+	const retryOf =
+		task.retryOf &&
+		html`<dt>Retry of</dt>
+		<dd><a href="/dashboard/tasks/${task.retryOf}"><code>${task.retryOf}</code></a></dd>`;
+	const took =
+		task.startedAt &&
+		task.finishedAt &&
+		html`<dt>Last run took</dt>
+		<dd>${formatDuration(task.finishedAt.getTime() - task.startedAt.getTime())}</dd>`;
+	// Whitespace inside <pre> is shown: its content stays on the tag's line.
+	const result =
+		task.status === "SUCCESS" &&
+		html`<h2>Result</h2>
+		<pre>${prettyJson(displayPayload(task.result))}</pre>`;
+	const error =
+		task.error &&
+		task.status !== "SUCCESS" &&
+		html`<h2>${isFinal(task.status) ? "Error" : "Last error"}</h2>
+		<pre>${task.error}</pre>`;
+	return html`<dl class="facts">
+		<dt>State</dt>
+		<dd>${stateBadge(task.status)}</dd>
+		<dt>Attempts</dt>
+		<dd>${task.attempts}</dd>
+		${retryOf}
+		${took}
+	</dl>
+	${actions(task)}
+	<h2>Timeline</h2>
+	<ol class="timeline">${timeline(task).map(moment)}</ol>
+	${result}
+	${error}
+	<h2>Payload</h2>
+	<pre>${prettyJson(displayPayload(task.payload))}</pre>`;
+}
 
 const idParam = z.uuid();
 
@@ -148,22 +124,12 @@ taskDetail.get("/:id", async (c) => {
 	if (!task) throw notFound("Task");
 	const notice = c.req.query("notice");
 	return c.html(
-		<Layout title={`${displayName(task)} ${task.id.slice(0, 8)}`} section="tasks">
-			<div class="toolbar">
-				<h1>
-					{displayName(task)} <code class="muted">{task.id}</code>
-				</h1>
-				{!isFinal(task.status) && <RefreshToggle />}
-			</div>
-			{notice === "revoked" || notice === "retried" ? (
-				<p class="notice" role="status">
-					{notices[notice]}
-				</p>
-			) : null}
-			<div id="live">
-				<TaskView task={task} />
-			</div>
-		</Layout>,
+		layout(
+			{ title: `${displayName(task)} ${task.id.slice(0, 8)}`, section: "tasks" },
+			html`${toolbar(html`${displayName(task)} <code class="muted">${task.id}</code>`, !isFinal(task.status))}
+			${(notice === "revoked" || notice === "retried") && html`<p class="notice" role="status">${notices[notice]}</p>`}
+			<div id="live">${taskView(task)}</div>`,
+		),
 	);
 });
 

@@ -1,6 +1,7 @@
 // Small pieces every dashboard page shows the same way: times (UTC, with a
 // machine-readable <time>), durations, state badges, counts, and payloads cut
 // down to what fits on a page.
+import { html } from "hono/html";
 import { type Json, type TaskState, UNKNOWN_NAME } from "../engine";
 
 /** 2026-11-24 12:00:05 UTC */
@@ -8,7 +9,7 @@ export function formatTime(date: Date): string {
 	return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
-export const Time = ({ value }: { value: Date }) => <time datetime={value.toISOString()}>{formatTime(value)}</time>;
+export const timeElement = (value: Date) => html`<time datetime="${value.toISOString()}">${formatTime(value)}</time>`;
 
 /** A duration for people: "4 s", "3 min 10 s", "2 h 5 min", "3 d 4 h". */
 export function formatDuration(ms: number): string {
@@ -23,7 +24,7 @@ export function formatDuration(ms: number): string {
 export const formatCount = (n: number) => n.toLocaleString("en-US");
 
 /** The state as a word with a colour; the word carries the meaning, the colour only helps. */
-export const StateBadge = ({ state }: { state: TaskState }) => <span class={`badge state-${state.toLowerCase()}`}>{state}</span>;
+export const stateBadge = (state: TaskState) => html`<span class="badge state-${state.toLowerCase()}">${state}</span>`;
 
 const BODY_CHARS = 200;
 const STRING_CHARS = 500;

@@ -2,8 +2,9 @@
 // message the API would put in its JSON body, as HTML. The app's onError picks
 // this by path.
 import type { Context } from "hono";
+import { html } from "hono/html";
 import type { ErrorFacts } from "../http/errors";
-import { Layout } from "./layout";
+import { layout } from "./layout";
 
 export const isDashboardPath = (path: string) => path === "/dashboard" || path.startsWith("/dashboard/");
 
@@ -27,33 +28,18 @@ function problems(details: unknown): { path: string; message: string }[] {
 
 export function renderErrorPage(c: Context, facts: ErrorFacts, headers?: Record<string, string>) {
 	const title = titles[facts.status] ?? "Something went wrong";
+	const list = problems(facts.details);
+	const items = list.map((p) => html`<li>${p.path && html`<code>${p.path}</code>`} ${p.message}</li>`);
+	const requestId = facts.requestId && html`, request id <code>${facts.requestId}</code>`;
 	return c.html(
-		<Layout title={title}>
-			<h1>{title}</h1>
-			<p class="alert" role="alert">
-				{facts.message}
-			</p>
-			{problems(facts.details).length > 0 && (
-				<ul>
-					{problems(facts.details).map((p) => (
-						<li>
-							{p.path && <code>{p.path}</code>} {p.message}
-						</li>
-					))}
-				</ul>
-			)}
-			<p class="muted">
-				Status {facts.status} ({facts.code})
-				{facts.requestId && (
-					<>
-						, request id <code>{facts.requestId}</code>
-					</>
-				)}
-			</p>
-			<p>
-				<a href="/dashboard">Back to the overview</a>
-			</p>
-		</Layout>,
+		layout(
+			{ title },
+			html`<h1>${title}</h1>
+			<p class="alert" role="alert">${facts.message}</p>
+			${list.length > 0 && html`<ul>${items}</ul>`}
+			<p class="muted">Status ${facts.status} (${facts.code})${requestId}</p>
+			<p><a href="/dashboard">Back to the overview</a></p>`,
+		),
 		facts.status,
 		headers,
 	);

@@ -2,46 +2,32 @@
 // constant time like the API does, and trades it for a session cookie; the
 // token itself is never stored, echoed or logged. Attempts are rate-limited
 // per client address.
+import { html } from "hono/html";
 import { Hono } from "hono/tiny";
 import { AppError } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import { matchesAnyToken } from "../http/auth";
-import { Layout } from "./layout";
+import { layout } from "./layout";
 import { endSession, LOGIN_PATH, readSession, safeNext, startSession } from "./session";
 
-const LoginPage = ({ next, error }: { next: string; error?: string }) => (
-	<Layout title="Sign in">
-		<div class="login">
+function loginPage(next: string, error?: string) {
+	const invalid = error && html` aria-invalid="true"`;
+	return layout(
+		{ title: "Sign in" },
+		html`<div class="login">
 			<h1>Sign in to edge-tasks</h1>
-			{error && (
-				<p class="alert" role="alert" id="login-error">
-					{error}
-				</p>
-			)}
-			<form method="post" action={LOGIN_PATH}>
-				<input type="hidden" name="next" value={next} />
-				<label for="token">API token</label>
-				<input
-					id="token"
-					name="token"
-					type="password"
-					required
-					autocomplete="current-password"
-					spellcheck={false}
-					aria-invalid={error ? "true" : undefined}
-					aria-describedby={error ? "login-error token-help" : "token-help"}
-				/>
-				<p id="token-help" class="muted">
-					One of the tokens in the Worker's <code>API_TOKENS</code>. The browser keeps only a signed session for 8 hours, never
-					the token.
-				</p>
-				<button type="submit" class="primary">
-					Sign in
-				</button>
+			${error && html`<p class="alert" role="alert" id="login-error">${error}</p>`}
+			<form method="post" action="${LOGIN_PATH}">
+				<input type="hidden" name="next" value="${next}">
+				<label for="token">API token</label><input id="token" name="token" type="password" required
+					autocomplete="current-password" spellcheck="false"${invalid}
+					aria-describedby="${error ? "login-error token-help" : "token-help"}">
+				<p id="token-help" class="muted">One of the tokens in the Worker's <code>API_TOKENS</code>. The browser keeps only a signed session for 8 hours, never the token.</p>
+				<button type="submit" class="primary">Sign in</button>
 			</form>
-		</div>
-	</Layout>
-);
+		</div>`,
+	);
+}
 
 // The limiter's window, from wrangler.toml.
 const LOGIN_PERIOD_SECONDS = 60;
@@ -51,7 +37,7 @@ export const login = new Hono<AppEnv>();
 login.get("/login", async (c) => {
 	const next = safeNext(c.req.query("next"));
 	if (await readSession(c)) return c.redirect(next, 302);
-	return c.html(<LoginPage next={next} />);
+	return c.html(loginPage(next));
 });
 
 login.post("/login", async (c) => {
@@ -61,7 +47,7 @@ login.post("/login", async (c) => {
 	const { success } = await ctx.loginLimiter.limit({ key: c.req.header("CF-Connecting-IP") ?? "unknown" });
 	if (!success) {
 		const error = "Too many sign-in attempts from your address. Wait a minute, then try again.";
-		return c.html(<LoginPage next={next} error={error} />, 429, { "Retry-After": String(LOGIN_PERIOD_SECONDS) });
+		return c.html(loginPage(next, error), 429, { "Retry-After": String(LOGIN_PERIOD_SECONDS) });
 	}
 	if (ctx.config.apiTokens.length === 0) {
 		throw new AppError(500, "config_error", "No API token is configured (API_TOKENS); nobody can sign in");
@@ -69,7 +55,7 @@ login.post("/login", async (c) => {
 	const token = typeof form.token === "string" ? form.token : "";
 	if (!(await matchesAnyToken(token, ctx.config.apiTokens))) {
 		ctx.log.warn("dashboard sign-in refused");
-		return c.html(<LoginPage next={next} error="That token is not valid. Check it and try again." />, 401);
+		return c.html(loginPage(next, "That token is not valid. Check it and try again."), 401);
 	}
 	await startSession(c, token);
 	return c.redirect(next, 303);
