@@ -23,6 +23,7 @@ import { health } from "./routes/health";
 import { tasks } from "./routes/tasks";
 import { tasksByName } from "./routes/tasks-by-name";
 import { users } from "./routes/users";
+import { workflows } from "./routes/workflows";
 
 // One cors middleware per list of origins (the config's), not one per request.
 const corsOf = oncePer((origins: readonly string[]) =>
@@ -64,6 +65,7 @@ export function createApp(contextOf: ContextOf) {
 	api.route("/", tasksByName);
 	api.route("/", tasks);
 	api.route("/", users);
+	api.route("/", workflows);
 	const publicRoutes = app.routes.length;
 	app.route("/", api);
 	answerMethodNotAllowed(app, app.routes.slice(publicRoutes));

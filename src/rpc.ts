@@ -8,7 +8,15 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type * as z from "zod";
 import type { ContextOf } from "./context";
-import { EngineError, type TaskClient, type TaskRef, UnknownTaskError } from "./engine";
+import {
+	EngineError,
+	type TaskClient,
+	type TaskRef,
+	UnknownTaskError,
+	type WorkflowBody,
+	type WorkflowSpec,
+	type WorkflowStep,
+} from "./engine";
 import { type TaskBody, toTaskBody } from "./http/schemas";
 import { tasks } from "./tasks";
 
@@ -36,6 +44,24 @@ export interface RpcEnqueueOptions {
 	callbackUrl?: string;
 }
 
+/**
+ * One step of a workflow: a task and its input, or, for a step that receives
+ * what came before (a chain step after the first, a chord's callback), its
+ * input without that field and the field's name in resultAs.
+ */
+export type WorkflowCall = {
+	[N in TaskName]:
+		| { name: N; input: TaskInput<N>; resultAs?: undefined }
+		| { name: N; input: Partial<TaskInput<N>>; resultAs: keyof TaskInput<N> & string };
+}[TaskName];
+
+/** A chord's callback: its input without the field that receives the members' outcomes ("results" unless resultAs names another). */
+export type ChordCallback = {
+	[N in TaskName]: { name: N; input: Partial<TaskInput<N>>; resultAs?: keyof TaskInput<N> & string };
+}[TaskName];
+
+export type RpcWorkflowOptions = Pick<RpcEnqueueOptions, "idempotencyKey" | "delaySeconds">;
+
 const byName = new Map<string, AppTask>(tasks.map((task) => [task.name, task]));
 
 /**
@@ -45,6 +71,18 @@ const byName = new Map<string, AppTask>(tasks.map((task) => [task.name, task]));
 export type RpcTask = Omit<TaskBody, "result"> & { result: string | number | boolean | object | null };
 
 const rpcTask = (body: TaskBody) => body as RpcTask;
+
+/** A workflow as GET /workflows/:id answers it, its results typed loosely as RpcTask's. */
+export type RpcWorkflow = Omit<WorkflowBody, "steps" | "result"> & {
+	steps: (Omit<WorkflowBody["steps"][number], "result"> & { result: RpcTask["result"] })[];
+	result: RpcTask["result"];
+};
+
+const stepOf = (call: WorkflowCall | ChordCallback): WorkflowStep => ({
+	task: taskOf(call.name),
+	input: call.input,
+	resultAs: call.resultAs,
+});
 
 /** The engine's error, as RPC can carry it: its kind leads the message. */
 async function rpc<T>(work: () => Promise<T>): Promise<T> {
@@ -105,6 +143,38 @@ export function tasksService(contextOf: ContextOf) {
 
 		revoke(id: string): Promise<RpcTask> {
 			return rpc(async () => rpcTask(toTaskBody(await this.client.revoke(id))));
+		}
+
+		/** Steps one after another; a step that fails ends it, the rest REVOKED. */
+		chain(steps: WorkflowCall[], options: RpcWorkflowOptions = {}) {
+			return this.workflowOf({ chain: steps.map(stepOf) }, options);
+		}
+
+		/** Members at once. */
+		group(members: WorkflowCall[], options: RpcWorkflowOptions = {}) {
+			return this.workflowOf({ group: members.map(stepOf) }, options);
+		}
+
+		/** Members at once, then `callback` once with every member's outcome (failures included). */
+		chord(members: WorkflowCall[], callback: ChordCallback, options: RpcWorkflowOptions = {}) {
+			return this.workflowOf({ group: members.map(stepOf), callback: stepOf(callback) }, options);
+		}
+
+		/** As GET /workflows/:id answers it. */
+		workflow(id: string): Promise<RpcWorkflow> {
+			return rpc(async () => (await this.client.workflow(id)) as RpcWorkflow);
+		}
+
+		/** Revokes every step that has not started. */
+		revokeWorkflow(id: string): Promise<RpcWorkflow> {
+			return rpc(async () => (await this.client.revokeWorkflow(id)) as RpcWorkflow);
+		}
+
+		private workflowOf(spec: WorkflowSpec, options: RpcWorkflowOptions) {
+			return rpc(async () => {
+				const { workflowId, taskIds, replayed } = await this.client.enqueueWorkflow(spec, options);
+				return { workflowId, taskIds, replayed };
+			});
 		}
 
 		retry(id: string) {

@@ -4,6 +4,752 @@
  */
 
 export interface paths {
+    "/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List tasks, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "PENDING" | "STARTED" | "RETRY" | "SUCCESS" | "FAILURE" | "REVOKED";
+                    name?: string;
+                    created_after?: string;
+                    created_before?: string;
+                    /** @description Page size, 1 to 100 */
+                    limit?: number;
+                    /** @description next_cursor from the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One page of tasks */
+                200: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskPage"];
+                    };
+                };
+                /** @description A filter, limit or cursor is invalid */
+                400: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, malformed or unknown bearer token */
+                401: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        "WWW-Authenticate"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description config_error: the Worker's configuration is invalid (the log line with the request id names the variable); internal_error: anything else, logged with the request id */
+                500: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description storage_unavailable: D1 is unavailable; try again later */
+                503: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Queue any task by name */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Repeat a request safely: the same key with the same body answers as the first request did (200 with the same task ids) and enqueues nothing. */
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EnqueueByName"];
+                };
+            };
+            responses: {
+                /** @description Replay: this Idempotency-Key already enqueued this task; nothing new was enqueued */
+                200: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        Location?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskAccepted"];
+                    };
+                };
+                /** @description The task is on the queue; GET its Location for its state */
+                202: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        Location?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskAccepted"];
+                    };
+                };
+                /** @description unknown_task (details.callable lists the callable names) or validation_error */
+                400: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, malformed or unknown bearer token */
+                401: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        "WWW-Authenticate"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A request with this Idempotency-Key is still being recorded or sent; ask again after Retry-After (its send may yet fail) */
+                409: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        /** @description Seconds to wait before repeating the request */
+                        "Retry-After"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES, or a task's input is too large for a queue message */
+                413: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This Idempotency-Key was used with a different body */
+                422: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many enqueue requests for this token */
+                429: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        /** @description Seconds until the limit resets */
+                        "Retry-After"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description config_error: the Worker's configuration is invalid (the log line with the request id names the variable); internal_error: anything else, logged with the request id */
+                500: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The queue refused the message(s); details list what was not enqueued. Retry (with the same Idempotency-Key) */
+                503: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tasks/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue up to 500 tasks by name, mixed names allowed */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Repeat a request safely: the same key with the same body answers as the first request did (200 with the same task ids) and enqueues nothing. */
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EnqueueManyByName"];
+                };
+            };
+            responses: {
+                /** @description Replay: this Idempotency-Key already enqueued these tasks; nothing new was enqueued */
+                200: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BulkAccepted"];
+                    };
+                };
+                /** @description Every task is recorded and on the queue */
+                202: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BulkAccepted"];
+                    };
+                };
+                /** @description unknown_task (details.callable lists the callable names) or validation_error */
+                400: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, malformed or unknown bearer token */
+                401: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        "WWW-Authenticate"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A request with this Idempotency-Key is still being recorded or sent; ask again after Retry-After (its send may yet fail) */
+                409: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        /** @description Seconds to wait before repeating the request */
+                        "Retry-After"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES, or a task's input is too large for a queue message */
+                413: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This Idempotency-Key was used with a different body */
+                422: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many enqueue requests for this token */
+                429: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        /** @description Seconds until the limit resets */
+                        "Retry-After"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description config_error: the Worker's configuration is invalid (the log line with the request id names the variable); internal_error: anything else, logged with the request id */
+                500: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The queue refused the message(s); details list what was not enqueued. Retry (with the same Idempotency-Key) */
+                503: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a chain, a group, or a chord (a group with then) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Repeat a request safely: the same key with the same body answers as the first request did (200 with the same task ids) and enqueues nothing. */
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WorkflowRequest"];
+                };
+            };
+            responses: {
+                /** @description Replay: this Idempotency-Key already started this workflow */
+                200: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WorkflowAccepted"];
+                    };
+                };
+                /** @description Recorded; the first steps are on the queue */
+                202: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        Location?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WorkflowAccepted"];
+                    };
+                };
+                /** @description validation_error (details name the step and field) or unknown_task */
+                400: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, malformed or unknown bearer token */
+                401: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        "WWW-Authenticate"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A request with this Idempotency-Key is still being recorded or sent; ask again after Retry-After (its send may yet fail) */
+                409: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        /** @description Seconds to wait before repeating the request */
+                        "Retry-After"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than MAX_BODY_BYTES, or a task's input is too large for a queue message */
+                413: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This Idempotency-Key was used with a different body */
+                422: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many enqueue requests for this token */
+                429: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        /** @description Seconds until the limit resets */
+                        "Retry-After"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description config_error: the Worker's configuration is invalid (the log line with the request id names the variable); internal_error: anything else, logged with the request id */
+                500: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The queue refused the message(s); details list what was not enqueued. Retry (with the same Idempotency-Key) */
+                503: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflows/{workflow_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow's status, steps and result */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workflow_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The workflow */
+                200: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description workflow_id is not a UUID */
+                400: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, malformed or unknown bearer token */
+                401: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        "WWW-Authenticate"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such workflow */
+                404: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description config_error: the Worker's configuration is invalid (the log line with the request id names the variable); internal_error: anything else, logged with the request id */
+                500: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description storage_unavailable: D1 is unavailable; try again later */
+                503: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Revoke every step that has not started */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workflow_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The workflow, its unstarted steps REVOKED */
+                200: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description workflow_id is not a UUID */
+                400: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, malformed or unknown bearer token */
+                401: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        "WWW-Authenticate"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such workflow */
+                404: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Every step has started; nothing is left to revoke */
+                409: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description config_error: the Worker's configuration is invalid (the log line with the request id names the variable); internal_error: anything else, logged with the request id */
+                500: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description storage_unavailable: D1 is unavailable; try again later */
+                503: {
+                    headers: {
+                        /** @description The request's id (echoed if the client sent one); errors carry it too */
+                        "X-Request-Id"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/send-email": {
         parameters: {
             query?: never;
@@ -703,244 +1449,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/tasks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List tasks, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    status?: "PENDING" | "STARTED" | "RETRY" | "SUCCESS" | "FAILURE" | "REVOKED";
-                    name?: string;
-                    created_after?: string;
-                    created_before?: string;
-                    /** @description Page size, 1 to 100 */
-                    limit?: number;
-                    /** @description next_cursor from the previous page */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One page of tasks */
-                200: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TaskPage"];
-                    };
-                };
-                /** @description A filter, limit or cursor is invalid */
-                400: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed or unknown bearer token */
-                401: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description config_error: the Worker's configuration is invalid (the log line with the request id names the variable); internal_error: anything else, logged with the request id */
-                500: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description storage_unavailable: D1 is unavailable; try again later */
-                503: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        /** Queue any task by name */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Repeat a request safely: the same key with the same body answers as the first request did (200 with the same task ids) and enqueues nothing. */
-                    "idempotency-key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["EnqueueByName"];
-                };
-            };
-            responses: {
-                /** @description Replay: this Idempotency-Key already enqueued this task; nothing new was enqueued */
-                200: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        Location?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TaskAccepted"];
-                    };
-                };
-                /** @description The task is on the queue; GET its Location for its state */
-                202: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        Location?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TaskAccepted"];
-                    };
-                };
-                /** @description unknown_task (details.callable lists the callable names) or validation_error */
-                400: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed or unknown bearer token */
-                401: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description A request with this Idempotency-Key is still being recorded or sent; ask again after Retry-After (its send may yet fail) */
-                409: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        /** @description Seconds to wait before repeating the request */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description The body is larger than MAX_BODY_BYTES, or a task's input is too large for a queue message */
-                413: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description This Idempotency-Key was used with a different body */
-                422: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Too many enqueue requests for this token */
-                429: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        /** @description Seconds until the limit resets */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description config_error: the Worker's configuration is invalid (the log line with the request id names the variable); internal_error: anything else, logged with the request id */
-                500: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description The queue refused the message(s); details list what was not enqueued. Retry (with the same Idempotency-Key) */
-                503: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/tasks/{task_id}": {
         parameters: {
             query?: never;
@@ -1273,166 +1781,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/tasks/bulk": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Queue up to 500 tasks by name, mixed names allowed */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Repeat a request safely: the same key with the same body answers as the first request did (200 with the same task ids) and enqueues nothing. */
-                    "idempotency-key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["EnqueueManyByName"];
-                };
-            };
-            responses: {
-                /** @description Replay: this Idempotency-Key already enqueued these tasks; nothing new was enqueued */
-                200: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["BulkAccepted"];
-                    };
-                };
-                /** @description Every task is recorded and on the queue */
-                202: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["BulkAccepted"];
-                    };
-                };
-                /** @description unknown_task (details.callable lists the callable names) or validation_error */
-                400: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed or unknown bearer token */
-                401: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description A request with this Idempotency-Key is still being recorded or sent; ask again after Retry-After (its send may yet fail) */
-                409: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        /** @description Seconds to wait before repeating the request */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description The body is larger than MAX_BODY_BYTES, or a task's input is too large for a queue message */
-                413: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description This Idempotency-Key was used with a different body */
-                422: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Too many enqueue requests for this token */
-                429: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        /** @description Seconds until the limit resets */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description config_error: the Worker's configuration is invalid (the log line with the request id names the variable); internal_error: anything else, logged with the request id */
-                500: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description The queue refused the message(s); details list what was not enqueued. Retry (with the same Idempotency-Key) */
-                503: {
-                    headers: {
-                        /** @description The request's id (echoed if the client sent one); errors carry it too */
-                        "X-Request-Id"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/users": {
         parameters: {
             query?: never;
@@ -1465,7 +1813,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["User"];
+                        "application/json": components["schemas"]["CreatedUser"];
                     };
                 };
                 /** @description The body is not valid JSON or fails validation */
@@ -1655,24 +2003,129 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        SendEmailRequest: {
+        EnqueueByName: components["schemas"]["EnqueueSendEmail"] | components["schemas"]["EnqueueProcessUserData"] | components["schemas"]["EnqueueProcessPendingUsers"] | components["schemas"]["EnqueueDailySummary"] | components["schemas"]["EnqueueSendReport"];
+        EnqueueSendEmail: {
+            /** @constant */
+            name: "send_email";
+            input: {
+                /** Format: email */
+                recipient: string;
+                subject: string;
+                body: string;
+            };
             /**
-             * Format: email
-             * @example ada@example.com
-             */
-            email: string;
-            /** @example Welcome */
-            subject: string;
-            /** @example Hello from edge-tasks. */
-            body: string;
-            /**
-             * @description Run no sooner than this many seconds from now (0 to 43200).
+             * @description Run no sooner than this many seconds from now (0 to 31536000, 365 days). Past 43200 (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.
              * @example 60
              */
             delay_seconds?: number;
             /**
              * Format: date-time
-             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 12 hours ahead).
+             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).
+             * @example 2026-11-24T18:00:00Z
+             */
+            eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
+        };
+        EnqueueProcessUserData: {
+            /** @constant */
+            name: "process_user_data";
+            input: {
+                user_id: number;
+            };
+            /**
+             * @description Run no sooner than this many seconds from now (0 to 31536000, 365 days). Past 43200 (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.
+             * @example 60
+             */
+            delay_seconds?: number;
+            /**
+             * Format: date-time
+             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).
+             * @example 2026-11-24T18:00:00Z
+             */
+            eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
+        };
+        EnqueueProcessPendingUsers: {
+            /** @constant */
+            name: "process_pending_users";
+            input: {
+                /** @default 1000 */
+                limit: number;
+            };
+            /**
+             * @description Run no sooner than this many seconds from now (0 to 31536000, 365 days). Past 43200 (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.
+             * @example 60
+             */
+            delay_seconds?: number;
+            /**
+             * Format: date-time
+             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).
+             * @example 2026-11-24T18:00:00Z
+             */
+            eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
+        };
+        EnqueueDailySummary: {
+            /** @constant */
+            name: "daily_summary";
+            input: {
+                /** @default 24 */
+                hours: number;
+            };
+            /**
+             * @description Run no sooner than this many seconds from now (0 to 31536000, 365 days). Past 43200 (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.
+             * @example 60
+             */
+            delay_seconds?: number;
+            /**
+             * Format: date-time
+             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).
+             * @example 2026-11-24T18:00:00Z
+             */
+            eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
+        };
+        EnqueueSendReport: {
+            /** @constant */
+            name: "send_report";
+            input: {
+                /** Format: email */
+                to: string;
+                /** @default Your edge-tasks report */
+                subject: string;
+                results: {
+                    task_id: string;
+                    name: string;
+                    /** @enum {string} */
+                    status: "SUCCESS" | "FAILURE" | "REVOKED";
+                    result: unknown;
+                    error: string | null;
+                }[];
+            };
+            /**
+             * @description Run no sooner than this many seconds from now (0 to 31536000, 365 days). Past 43200 (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.
+             * @example 60
+             */
+            delay_seconds?: number;
+            /**
+             * Format: date-time
+             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
@@ -1701,15 +2154,201 @@ export interface components {
                 request_id?: string;
             };
         };
-        Schedule: {
+        EnqueueManyByName: {
+            tasks: (components["schemas"]["BulkItemSendEmail"] | components["schemas"]["BulkItemProcessUserData"] | components["schemas"]["BulkItemProcessPendingUsers"] | components["schemas"]["BulkItemDailySummary"] | components["schemas"]["BulkItemSendReport"])[];
             /**
-             * @description Run no sooner than this many seconds from now (0 to 43200).
+             * @description Run no sooner than this many seconds from now (0 to 31536000, 365 days). Past 43200 (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.
              * @example 60
              */
             delay_seconds?: number;
             /**
              * Format: date-time
-             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 12 hours ahead).
+             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).
+             * @example 2026-11-24T18:00:00Z
+             */
+            eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
+        };
+        BulkItemSendEmail: {
+            /** @constant */
+            name: "send_email";
+            input: {
+                /** Format: email */
+                recipient: string;
+                subject: string;
+                body: string;
+            };
+        };
+        BulkItemProcessUserData: {
+            /** @constant */
+            name: "process_user_data";
+            input: {
+                user_id: number;
+            };
+        };
+        BulkItemProcessPendingUsers: {
+            /** @constant */
+            name: "process_pending_users";
+            input: {
+                /** @default 1000 */
+                limit: number;
+            };
+        };
+        BulkItemDailySummary: {
+            /** @constant */
+            name: "daily_summary";
+            input: {
+                /** @default 24 */
+                hours: number;
+            };
+        };
+        BulkItemSendReport: {
+            /** @constant */
+            name: "send_report";
+            input: {
+                /** Format: email */
+                to: string;
+                /** @default Your edge-tasks report */
+                subject: string;
+                results: {
+                    task_id: string;
+                    name: string;
+                    /** @enum {string} */
+                    status: "SUCCESS" | "FAILURE" | "REVOKED";
+                    result: unknown;
+                    error: string | null;
+                }[];
+            };
+        };
+        BulkAccepted: {
+            /** @description One id per item, in input order (and with `then`, the callback's id last) */
+            task_ids: string[];
+            /**
+             * Format: uuid
+             * @description With `then`: the chord, at GET /workflows/{workflow_id}
+             */
+            workflow_id?: string;
+            /** @constant */
+            status: "queued";
+        };
+        WorkflowRequest: {
+            chain: components["schemas"]["WorkflowStep"][];
+            /**
+             * @description Run no sooner than this many seconds from now (0 to 31536000, 365 days). Past 43200 (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.
+             * @example 60
+             */
+            delay_seconds?: number;
+            /**
+             * Format: date-time
+             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).
+             * @example 2026-11-24T18:00:00Z
+             */
+            eta?: string;
+        } | {
+            group: components["schemas"]["WorkflowStep"][];
+            then?: components["schemas"]["WorkflowStep"];
+            /**
+             * @description Run no sooner than this many seconds from now (0 to 31536000, 365 days). Past 43200 (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.
+             * @example 60
+             */
+            delay_seconds?: number;
+            /**
+             * Format: date-time
+             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).
+             * @example 2026-11-24T18:00:00Z
+             */
+            eta?: string;
+        };
+        WorkflowStep: {
+            /** @example process_user_data */
+            name: string;
+            /**
+             * @default {}
+             * @example {
+             *       "user_id": 1
+             *     }
+             */
+            input: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The input field this step receives what came before in: for a chain step after the first, the previous step's result; for a chord's `then`, every member's outcome in order (default `results`)
+             * @example results
+             */
+            result_as?: string;
+        };
+        WorkflowAccepted: {
+            /** Format: uuid */
+            workflow_id: string;
+            /** @description Every step's task id, in step order (a chord's callback last) */
+            task_ids: string[];
+            /** @constant */
+            status: "queued";
+        };
+        Workflow: {
+            /** Format: uuid */
+            workflow_id: string;
+            /** @enum {string} */
+            kind: "chain" | "group" | "chord";
+            /**
+             * @description PENDING, STARTED while under way, then SUCCESS, FAILURE or REVOKED: a chain's first step that did not succeed, a group's worst member, a chord's callback
+             * @enum {string}
+             */
+            status: "PENDING" | "STARTED" | "RETRY" | "SUCCESS" | "FAILURE" | "REVOKED";
+            steps: {
+                /** Format: uuid */
+                task_id: string;
+                name: string;
+                /** @enum {string} */
+                status: "PENDING" | "STARTED" | "RETRY" | "SUCCESS" | "FAILURE" | "REVOKED";
+                result: unknown;
+                error: string | null;
+            }[];
+            /** @description A chain's last result, a group's results in order, a chord's callback's result */
+            result: unknown;
+            /** Format: date-time */
+            created_at: string;
+        };
+        SendEmailRequest: {
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+            /** @example Welcome */
+            subject: string;
+            /** @example Hello from edge-tasks. */
+            body: string;
+            /**
+             * @description Run no sooner than this many seconds from now (0 to 31536000, 365 days). Past 43200 (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.
+             * @example 60
+             */
+            delay_seconds?: number;
+            /**
+             * Format: date-time
+             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).
+             * @example 2026-11-24T18:00:00Z
+             */
+            eta?: string;
+            /**
+             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
+             * @example https://hooks.example.com/edge-tasks
+             */
+            callback_url?: string;
+        };
+        Schedule: {
+            /**
+             * @description Run no sooner than this many seconds from now (0 to 31536000, 365 days). Past 43200 (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.
+             * @example 60
+             */
+            delay_seconds?: number;
+            /**
+             * Format: date-time
+             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
@@ -1728,14 +2367,16 @@ export interface components {
              *     ]
              */
             user_ids: number[];
+            /** @description A task to run once every user is processed, with their outcomes in its input (a chord), e.g. { "name": "send_report", "input": { "to": "ops@example.com" } } */
+            then?: components["schemas"]["WorkflowStep"];
             /**
-             * @description Run no sooner than this many seconds from now (0 to 43200).
+             * @description Run no sooner than this many seconds from now (0 to 31536000, 365 days). Past 43200 (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.
              * @example 60
              */
             delay_seconds?: number;
             /**
              * Format: date-time
-             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 12 hours ahead).
+             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
@@ -1744,12 +2385,6 @@ export interface components {
              * @example https://hooks.example.com/edge-tasks
              */
             callback_url?: string;
-        };
-        BulkAccepted: {
-            /** @description One id per item, in input order */
-            task_ids: string[];
-            /** @constant */
-            status: "queued";
         };
         SendEmailsRequest: {
             messages: {
@@ -1764,13 +2399,13 @@ export interface components {
                 body: string;
             }[];
             /**
-             * @description Run no sooner than this many seconds from now (0 to 43200).
+             * @description Run no sooner than this many seconds from now (0 to 31536000, 365 days). Past 43200 (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.
              * @example 60
              */
             delay_seconds?: number;
             /**
              * Format: date-time
-             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 12 hours ahead).
+             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).
              * @example 2026-11-24T18:00:00Z
              */
             eta?: string;
@@ -1816,6 +2451,8 @@ export interface components {
             callback_url: string | null;
             /** @description The deliver_webhook task that posts the webhook, once this task is final */
             callback_task_id: string | null;
+            /** @description The workflow (GET /workflows/{workflow_id}) this task is a step of */
+            workflow_id: string | null;
             /** @description Every failed attempt, oldest first */
             history: {
                 /** @description The run that failed; 0 when the task never ran */
@@ -1832,156 +2469,6 @@ export interface components {
                 delay_seconds: number | null;
             }[];
         };
-        EnqueueByName: components["schemas"]["EnqueueSendEmail"] | components["schemas"]["EnqueueProcessUserData"] | components["schemas"]["EnqueueProcessPendingUsers"] | components["schemas"]["EnqueueDailySummary"];
-        EnqueueSendEmail: {
-            /** @constant */
-            name: "send_email";
-            input: {
-                /** Format: email */
-                recipient: string;
-                subject: string;
-                body: string;
-            };
-            /**
-             * @description Run no sooner than this many seconds from now (0 to 43200).
-             * @example 60
-             */
-            delay_seconds?: number;
-            /**
-             * Format: date-time
-             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 12 hours ahead).
-             * @example 2026-11-24T18:00:00Z
-             */
-            eta?: string;
-            /**
-             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
-             * @example https://hooks.example.com/edge-tasks
-             */
-            callback_url?: string;
-        };
-        EnqueueProcessUserData: {
-            /** @constant */
-            name: "process_user_data";
-            input: {
-                user_id: number;
-            };
-            /**
-             * @description Run no sooner than this many seconds from now (0 to 43200).
-             * @example 60
-             */
-            delay_seconds?: number;
-            /**
-             * Format: date-time
-             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 12 hours ahead).
-             * @example 2026-11-24T18:00:00Z
-             */
-            eta?: string;
-            /**
-             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
-             * @example https://hooks.example.com/edge-tasks
-             */
-            callback_url?: string;
-        };
-        EnqueueProcessPendingUsers: {
-            /** @constant */
-            name: "process_pending_users";
-            input: {
-                /** @default 1000 */
-                limit: number;
-            };
-            /**
-             * @description Run no sooner than this many seconds from now (0 to 43200).
-             * @example 60
-             */
-            delay_seconds?: number;
-            /**
-             * Format: date-time
-             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 12 hours ahead).
-             * @example 2026-11-24T18:00:00Z
-             */
-            eta?: string;
-            /**
-             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
-             * @example https://hooks.example.com/edge-tasks
-             */
-            callback_url?: string;
-        };
-        EnqueueDailySummary: {
-            /** @constant */
-            name: "daily_summary";
-            input: {
-                /** @default 24 */
-                hours: number;
-            };
-            /**
-             * @description Run no sooner than this many seconds from now (0 to 43200).
-             * @example 60
-             */
-            delay_seconds?: number;
-            /**
-             * Format: date-time
-             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 12 hours ahead).
-             * @example 2026-11-24T18:00:00Z
-             */
-            eta?: string;
-            /**
-             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
-             * @example https://hooks.example.com/edge-tasks
-             */
-            callback_url?: string;
-        };
-        EnqueueManyByName: {
-            tasks: (components["schemas"]["BulkItemSendEmail"] | components["schemas"]["BulkItemProcessUserData"] | components["schemas"]["BulkItemProcessPendingUsers"] | components["schemas"]["BulkItemDailySummary"])[];
-            /**
-             * @description Run no sooner than this many seconds from now (0 to 43200).
-             * @example 60
-             */
-            delay_seconds?: number;
-            /**
-             * Format: date-time
-             * @description Run no sooner than this instant (ISO 8601; in the past means now; at most 12 hours ahead).
-             * @example 2026-11-24T18:00:00Z
-             */
-            eta?: string;
-            /**
-             * @description POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.
-             * @example https://hooks.example.com/edge-tasks
-             */
-            callback_url?: string;
-        };
-        BulkItemSendEmail: {
-            /** @constant */
-            name: "send_email";
-            input: {
-                /** Format: email */
-                recipient: string;
-                subject: string;
-                body: string;
-            };
-        };
-        BulkItemProcessUserData: {
-            /** @constant */
-            name: "process_user_data";
-            input: {
-                user_id: number;
-            };
-        };
-        BulkItemProcessPendingUsers: {
-            /** @constant */
-            name: "process_pending_users";
-            input: {
-                /** @default 1000 */
-                limit: number;
-            };
-        };
-        BulkItemDailySummary: {
-            /** @constant */
-            name: "daily_summary";
-            input: {
-                /** @default 24 */
-                hours: number;
-            };
-        };
         CreateUserRequest: {
             /**
              * Format: email
@@ -1990,6 +2477,38 @@ export interface components {
             email: string;
             /** @example Ada Lovelace */
             name?: string;
+            /**
+             * @description Also enqueue a welcome email, atomically with the user: both are written, or neither
+             * @default false
+             */
+            welcome_email: boolean;
+        };
+        CreatedUser: {
+            /** @example 42 */
+            id: number;
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+            /** @example Ada Lovelace */
+            name: string | null;
+            processed: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-11-24T12:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-24T12:00:00.000Z
+             */
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description With welcome_email: the email's task
+             */
+            welcome_task_id?: string;
         };
         User: {
             /** @example 42 */

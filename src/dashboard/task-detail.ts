@@ -4,7 +4,7 @@
 import { html } from "hono/html";
 import { Hono } from "hono/tiny";
 import * as z from "zod";
-import { isFinal, type TaskRow } from "../engine";
+import { isFinal, type TaskRow, type WorkflowBody } from "../engine";
 import { notFound } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import { displayName, displayPayload, formatDuration, prettyJson, stateBadge, timeElement } from "./format";
@@ -69,7 +69,23 @@ function actions(task: TaskRow) {
 const moment = (m: Moment) =>
 	html`<li class="${m.kind}">${timeElement(m.at)} <span class="what">${m.what}</span>${m.detail && html`<div class="mono">${m.detail}</div>`}</li>`;
 
-function taskView(task: TaskRow) {
+/** The workflow a step belongs to: what it is, and every step, this one marked. */
+function workflowView(task: TaskRow, flow: WorkflowBody) {
+	const row = (step: WorkflowBody["steps"][number], i: number) =>
+		html`<tr${step.task_id === task.id ? html` aria-current="step"` : ""}>
+			<td>${i + 1}</td>
+			<td><a href="/dashboard/tasks/${step.task_id}">${step.name}</a></td>
+			<td>${stateBadge(step.status)}</td>
+		</tr>`;
+	return html`<h2>Workflow</h2>
+	<p>A ${flow.kind}, ${stateBadge(flow.status)}: <code>${flow.workflow_id}</code></p>
+	<table>
+		<thead><tr><th scope="col">Step</th><th scope="col">Task</th><th scope="col">State</th></tr></thead>
+		<tbody>${flow.steps.map(row)}</tbody>
+	</table>`;
+}
+
+function taskView(task: TaskRow, flow?: WorkflowBody) {
 	const retryOf =
 		task.retryOf &&
 		html`<dt>Retry of</dt>
@@ -98,6 +114,7 @@ function taskView(task: TaskRow) {
 		${took}
 	</dl>
 	${actions(task)}
+	${flow && workflowView(task, flow)}
 	<h2>Timeline</h2>
 	<ol class="timeline">${timeline(task).map(moment)}</ol>
 	${result}
@@ -122,13 +139,14 @@ taskDetail.get("/:id", async (c) => {
 	// A task still on the queue shows as the API shows it: PENDING, by its id.
 	const task = await c.var.ctx.tasks.get(id);
 	if (!task) throw notFound("Task");
+	const flow = task.workflowId ? await c.var.ctx.tasks.workflow(task.workflowId) : undefined;
 	const notice = c.req.query("notice");
 	return c.html(
 		layout(
 			{ title: `${displayName(task)} ${task.id.slice(0, 8)}`, section: "tasks" },
 			html`${toolbar(html`${displayName(task)} <code class="muted">${task.id}</code>`, !isFinal(task.status))}
 			${(notice === "revoked" || notice === "retried") && html`<p class="notice" role="status">${notices[notice]}</p>`}
-			<div id="live">${taskView(task)}</div>`,
+			<div id="live">${taskView(task, flow)}</div>`,
 		),
 	);
 });

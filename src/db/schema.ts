@@ -4,7 +4,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
-export { idempotencyKeys, taskEffects, tasks } from "../engine";
+export { idempotencyKeys, taskEffects, tasks, workflows } from "../engine";
 
 // Milliseconds since the epoch, as an integer, computed by SQLite itself.
 const now = sql`(CAST(unixepoch('subsec') * 1000 AS INTEGER))`;

@@ -24,6 +24,8 @@ export interface TaskBody {
 	callback_url: string | null;
 	/** The deliver_webhook task posting it, once the task is final. */
 	callback_task_id: string | null;
+	/** The workflow (GET /workflows/{id}) this task is a step of. */
+	workflow_id: string | null;
 	history: {
 		attempt: number;
 		at: string;
@@ -49,6 +51,7 @@ export function taskBody(row: TaskRow): TaskBody {
 		retry_of: row.retryOf,
 		callback_url: row.callbackUrl,
 		callback_task_id: row.callbackTaskId,
+		workflow_id: row.workflowId,
 		history: row.history.map((entry) => ({
 			attempt: entry.attempt,
 			at: new Date(entry.at).toISOString(),

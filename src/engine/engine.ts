@@ -3,7 +3,7 @@
 // its context factory (the seed's ContextTask); the engine adds its built-in
 // maintenance tasks and answers fetch's, queue()'s and scheduled()'s needs.
 import type * as z from "zod";
-import { builtins, DEFAULT_MAINTENANCE_CRONS, expireResults, recoverStuckTasks } from "./builtins";
+import { builtins, DEFAULT_MAINTENANCE_CRONS, expireResults, recoverStuckTasks, releaseDueTasks } from "./builtins";
 import { type EngineVars, parseEngineConfig } from "./config";
 import { consumeBatch } from "./consumer";
 import { createEngineDb } from "./db";
@@ -15,8 +15,9 @@ import { canonicalId, taskIds } from "./ids";
 import { createLogger, type LogFields, type Logger } from "./log";
 import { readTask, retryTask, revokeTask, waitForTask } from "./manage";
 import { oncePer } from "./once-per";
-import { createProducer, type Enqueued, type Producer } from "./producer";
+import { createProducer, type Enqueued, type Prepared, type PrepareOptions, type Producer } from "./producer";
 import { createRegistry } from "./registry";
+import { releaseSoon } from "./release";
 import type { Runtime } from "./runtime";
 import { runSchedule, type ScheduleEntry, schedule } from "./scheduler";
 import type { TaskRow } from "./schema";
@@ -24,6 +25,15 @@ import type { TaskState } from "./states";
 import { listTasks, type TaskFilter, type TaskPage } from "./store/list";
 import { countsSince } from "./store/maintenance";
 import { loadOverview, type Overview, type Range } from "./store/stats";
+import {
+	type EnqueuedWorkflow,
+	enqueueWorkflow,
+	readWorkflow,
+	revokeWorkflow,
+	type WorkflowBody,
+	type WorkflowOptions,
+	type WorkflowSpec,
+} from "./workflows";
 
 /** Where the engine finds its bindings and settings in the app's env. */
 export interface EngineBindings {
@@ -39,6 +49,17 @@ export interface EngineBindings {
 
 /** The task API an app (its routes, its tasks, its dashboard) calls: ctx.tasks. */
 export interface TaskClient extends Pick<Producer, "enqueue" | "enqueueMany" | "enqueueEach" | "backlog"> {
+	/**
+	 * The transactional outbox: statements that record the task, for the app's
+	 * own db.batch([...]) beside its writes, and send() for after it commits.
+	 */
+	prepare<S extends z.ZodType>(task: TaskRef<S>, input: z.input<S>, options?: PrepareOptions): Promise<Prepared>;
+	/** A chain, a group, or a chord (a group with `then`): recorded in one transaction. */
+	enqueueWorkflow(spec: WorkflowSpec, options?: WorkflowOptions): Promise<EnqueuedWorkflow>;
+	/** The workflow, its status and its steps: WorkflowNotFoundError if unknown. */
+	workflow(id: string): Promise<WorkflowBody>;
+	/** Revokes every step that has not started. */
+	revokeWorkflow(id: string): Promise<WorkflowBody>;
 	/** The task's record; PENDING with name "" for a task still on the queue; undefined if unknown. */
 	get(id: string): Promise<TaskRow | undefined>;
 	/** The task once it is final, or as it is after `timeoutSeconds` (at most one D1 read per 250 ms meanwhile). */
@@ -95,6 +116,7 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 	const nameSet: ReadonlySet<string> = new Set(names);
 	const crons = { ...DEFAULT_MAINTENANCE_CRONS, ...options.maintenance };
 	const schedules: readonly ScheduleEntry[] = [
+		schedule({ name: "release-due-tasks", cron: crons.releaseDueTasks, task: releaseDueTasks, input: {} }),
 		schedule({ name: "recover-stuck-tasks", cron: crons.recoverStuckTasks, task: recoverStuckTasks, input: {} }),
 		schedule({ name: "expire-results", cron: crons.expireResults, task: expireResults, input: {} }),
 		...(options.schedules ?? []),
@@ -135,6 +157,13 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 			overview: (range, now = new Date()) => loadOverview(rt.db, now, range, names),
 			countsSince: (since) => countsSince(rt.db, since),
 			apply: (task, input) => applyTask(scope, task, input),
+			prepare: async (task, input, prepareOptions) => {
+				const prepared = await producer.prepare(task, input, prepareOptions);
+				return { ...prepared, send: () => releaseSoon(rt, { ids: [prepared.id] }) };
+			},
+			enqueueWorkflow: (spec, workflowOptions) => enqueueWorkflow(rt, spec, workflowOptions),
+			workflow: (id) => readWorkflow(rt, canonicalId(id)),
+			revokeWorkflow: (id) => revokeWorkflow(rt, canonicalId(id)),
 			names,
 		});
 		const scope: Scope<Ctx> = { rt, registry, ctx: options.context(env, { tasks: client, log }) };

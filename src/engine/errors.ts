@@ -10,6 +10,7 @@ export type EngineErrorKind =
 	| "idempotency_key_reused"
 	| "idempotency_key_in_flight"
 	| "task_not_found"
+	| "workflow_not_found"
 	| "illegal_transition"
 	| "invalid_cursor"
 	| "storage_unavailable"
@@ -84,6 +85,13 @@ export class TaskNotFoundError extends EngineError {
 	override readonly name = "TaskNotFoundError";
 	constructor() {
 		super("task_not_found", "Task not found");
+	}
+}
+
+export class WorkflowNotFoundError extends EngineError {
+	override readonly name = "WorkflowNotFoundError";
+	constructor() {
+		super("workflow_not_found", "Workflow not found");
 	}
 }
 

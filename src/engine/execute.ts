@@ -21,6 +21,7 @@ import { type Envelope, envelopeSchema } from "./envelope";
 import { MAX_CONSUMER_WALL_SECONDS, MAX_DELAY_SECONDS } from "./limits";
 import { errorMessage, type Logger } from "./log";
 import type { Registered, Registry } from "./registry";
+import { releaseSoon } from "./release";
 import type { Runtime } from "./runtime";
 import {
 	type BatchStatement,
@@ -239,13 +240,14 @@ async function run<Ctx>(scope: Scope<Ctx>, claimed: readonly Runnable<Ctx>[], cl
 	const now = new Date();
 	const outcomes = claimed.map((r) => outcomeOf(r, attemptOf(r, claims), settled.get(r)));
 	const recorded = await recordOutcomes(rt.db, outcomes, now);
-	// Webhooks of the tasks that just finished; batches without any pay nothing.
-	const owing = outcomes.filter((o) => o.to !== "RETRY" && recorded.has(o.id) && claims.current.get(o.id)?.hasCallback);
-	if (owing.length > 0)
-		await dispatchSoon(
-			rt,
-			owing.map((o) => o.id),
-		);
+	// Webhooks of the tasks that just finished, and the workflow steps their
+	// outcomes released (by trigger, in the same write); batches with neither
+	// pay nothing.
+	const finished = outcomes.filter((o) => o.to !== "RETRY" && recorded.has(o.id));
+	const owing = finished.filter((o) => claims.current.get(o.id)?.hasCallback).map((o) => o.id);
+	if (owing.length > 0) await dispatchSoon(rt, owing);
+	const flows = new Set(finished.flatMap((o) => claims.current.get(o.id)?.workflowId ?? []));
+	if (flows.size > 0) await releaseSoon(rt, { workflows: [...flows] });
 
 	const durationMs = Date.now() - startedAt;
 	outcomes.forEach((outcome, i) => {

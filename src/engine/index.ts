@@ -25,20 +25,23 @@ export {
 	StorageUnavailableError,
 	TaskNotFoundError,
 	UnknownTaskError,
+	WorkflowNotFoundError,
 } from "./errors";
 export * as limits from "./limits";
 export type { LogFields, Logger } from "./log";
 export { createLogger, errorMessage } from "./log";
 export { MAX_WAIT_SECONDS } from "./manage";
 export { oncePer } from "./once-per";
-export type { Backlog, Enqueued, EnqueuedMany, EnqueueManyOptions, EnqueueOptions } from "./producer";
+export type { Backlog, Enqueued, EnqueuedMany, EnqueueManyOptions, EnqueueOptions, Prepared, PrepareOptions } from "./producer";
 export type { ScheduleEntry } from "./scheduler";
 export { schedule } from "./scheduler";
 export type { HistoryEntry, TaskRow } from "./schema";
-export { idempotencyKeys, taskEffects, tasks } from "./schema";
+export { idempotencyKeys, taskEffects, tasks, workflows } from "./schema";
 export type { TaskState } from "./states";
 export { FINAL_STATES, isFinal, TASK_STATES } from "./states";
 export type { TaskFilter, TaskPage } from "./store/list";
 export type { Bucket, Overview, Range } from "./store/stats";
 export { RANGES } from "./store/stats";
 export { UNKNOWN_NAME } from "./store/tasks";
+export type { EnqueuedWorkflow, WorkflowBody, WorkflowOptions, WorkflowSpec, WorkflowStep } from "./workflows";
+export { MAX_CHAIN_STEPS, MAX_GROUP_MEMBERS } from "./workflows";

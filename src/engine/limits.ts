@@ -8,6 +8,13 @@
 export const MAX_DELAY_SECONDS = 43_200;
 
 /**
+ * How far ahead a task may be scheduled: a year. Past MAX_DELAY_SECONDS the
+ * task waits in D1 and the release sweep hands it to the queue once it is due
+ * within MAX_DELAY_SECONDS, with the delay left (release.ts).
+ */
+export const MAX_SCHEDULE_SECONDS = 365 * 86_400;
+
+/**
  * A queue message is at most 128 KB; this leaves room for the platform's
  * per-message overhead (about 100 bytes) and the envelope's own fields.
  * https://developers.cloudflare.com/queues/platform/limits/

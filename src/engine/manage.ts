@@ -5,6 +5,7 @@
 import { IllegalTransitionError, TaskNotFoundError } from "./errors";
 import { unseenSince } from "./ids";
 import type { Enqueued } from "./producer";
+import { releaseSoon } from "./release";
 import type { Runtime } from "./runtime";
 import type { TaskRow } from "./schema";
 import { isFinal } from "./states";
@@ -41,6 +42,10 @@ export async function readTask(rt: Runtime, id: string): Promise<TaskRow | undef
 		history: [],
 		callbackUrl: null,
 		callbackTaskId: null,
+		workflowId: null,
+		workflowStep: null,
+		resultAs: null,
+		unsent: null,
 	};
 }
 
@@ -83,6 +88,8 @@ export async function revokeTask(rt: Runtime, id: string): Promise<TaskRow> {
 	if (revoked) {
 		rt.log.info("task transition", { task_id: id, name: revoked.name, from: "PENDING|RETRY", to: "REVOKED" });
 		if (revoked.callbackUrl !== null) await dispatchSoon(rt, [id]);
+		// A chord member may have been the last one its callback waited for.
+		if (revoked.workflowId !== null) await releaseSoon(rt, { workflows: [revoked.workflowId] });
 		return revoked;
 	}
 	const current = await getTask(rt.db, id);

@@ -11,15 +11,20 @@
 // first only when something needs it before the task runs: an idempotency key
 // (claimed in the same write), a delay (the task is listed and can be revoked
 // while it waits), a retry of an earlier task (the link), and bulk enqueue
-// (one write for up to 1,000 tasks, so they are listed at once), and a
-// completion webhook (its URL is kept with the task).
+// (one write for up to 1,000 tasks, so they are listed at once), a
+// completion webhook (its URL is kept with the task), and a workflow.
+//
+// A task due further ahead than the queue can delay a message, a workflow step
+// that waits its turn, and an outbox task are recorded without a message
+// ("unsent"); release.ts sends it when it is due.
+import type { BatchItem } from "drizzle-orm/batch";
 import type * as z from "zod";
 import type { EngineDb } from "./db";
 import { type Json, parseInput, type TaskRef } from "./define";
 import type { Envelope } from "./envelope";
 import { InvalidInputError, QueueUnavailableError, UnknownTaskError } from "./errors";
 import type { TaskIds } from "./ids";
-import { MAX_DELAY_SECONDS } from "./limits";
+import { MAX_DELAY_SECONDS, MAX_SCHEDULE_SECONDS } from "./limits";
 import { errorMessage, type Logger } from "./log";
 import { bytesOf, checkSizes, sendBatches } from "./queue";
 import { markSent, neverSent, recordWithKey, releaseKey } from "./store/keys";
@@ -88,8 +93,46 @@ export interface Producer {
 	 * All-or-error validation, ids in item order, one D1 transaction.
 	 */
 	enqueueEach(items: readonly { task: TaskRef; input: unknown }[], options?: EnqueueManyOptions): Promise<EnqueuedMany>;
-	/** Sends messages for tasks already recorded (stuck-task recovery, webhooks), in sendBatch-sized parts. */
-	resend(envelopes: Envelope[], event?: string): Promise<void>;
+	/**
+	 * The transactional outbox: the statements that record the task (without its
+	 * message), for the app's own db.batch([...]) beside its writes, and send(),
+	 * to call once that batch has committed. If the batch fails, no task exists;
+	 * if send() fails or never runs, the release sweep sends the message.
+	 */
+	prepare<S extends z.ZodType>(task: TaskRef<S>, input: z.input<S>, options?: PrepareOptions): Promise<Omit<Prepared, "send">>;
+	/** Records every row (and `also`) in one D1 transaction and sends those not held: the core of every enqueue. */
+	record(
+		rows: NewTask[],
+		options: EnqueueManyOptions,
+		fingerprint: Fingerprint,
+		also?: BatchItem<"sqlite">[],
+	): Promise<EnqueuedMany>;
+	/** Sends messages for tasks already recorded (recovery, webhooks, release), in sendBatch-sized parts. */
+	send(messages: readonly { envelope: Envelope; delaySeconds?: number }[], event: string): Promise<void>;
+	/** Mints a task id (also used for workflow ids). */
+	mint(): Promise<string>;
+	/** The input checked by the task's schema, and the fields a schedule and webhook set on a row. */
+	rowOf(task: TaskRef, input: unknown, options: EnqueueManyOptions, now: Date, skip?: string): Promise<NewTask>;
+}
+
+/** What an idempotency key's fingerprint covers: a name, and for mixed tasks every item's name and input. */
+export interface Fingerprint {
+	name: string;
+	described?: Json;
+}
+
+export type PrepareOptions = Pick<EnqueueOptions, "delaySeconds" | "callbackUrl">;
+
+export interface Prepared {
+	id: string;
+	/** Put these in the app's db.batch([...]), after its own writes. */
+	statements: BatchItem<"sqlite">[];
+	/**
+	 * After the batch committed: sends the task's message (once; a second call
+	 * sends nothing). It does not throw: a send the queue refuses is logged and
+	 * left to the release sweep, which runs every minute.
+	 */
+	send(): Promise<void>;
 }
 
 export interface ProducerDeps {
@@ -105,12 +148,22 @@ export interface ProducerDeps {
 }
 
 function checkDelay(delaySeconds = 0): number {
-	if (!(Number.isInteger(delaySeconds) && delaySeconds >= 0 && delaySeconds <= MAX_DELAY_SECONDS)) {
-		throw new InvalidInputError(`delaySeconds must be a whole number from 0 to ${MAX_DELAY_SECONDS}`, [
-			{ path: "delaySeconds", message: `must be an integer from 0 to ${MAX_DELAY_SECONDS}` },
+	if (!(Number.isInteger(delaySeconds) && delaySeconds >= 0 && delaySeconds <= MAX_SCHEDULE_SECONDS)) {
+		throw new InvalidInputError(`delaySeconds must be a whole number from 0 to ${MAX_SCHEDULE_SECONDS}`, [
+			{ path: "delaySeconds", message: `must be an integer from 0 to ${MAX_SCHEDULE_SECONDS}` },
 		]);
 	}
 	return delaySeconds;
+}
+
+/** The input as the task's schema parses it; a field the task receives later (a workflow's result_as) may be missing. */
+function checkInput(task: TaskRef, input: unknown, skip?: string): Json {
+	if (skip === undefined) return parseInput(task, input);
+	const parsed = task.input.safeParse(input);
+	const issues = parsed.error?.issues.filter((issue) => issue.path[0] !== skip) ?? [];
+	if (issues.length > 0) throw new InvalidInputError(`Invalid input for task ${task.name}`, issues);
+	// Kept as given: the schema parses it once the field is filled in.
+	return (input ?? {}) as Json;
 }
 
 export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, ids, webhookHosts }: ProducerDeps): Producer {
@@ -123,45 +176,55 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 	const covers = (options: EnqueueManyOptions) =>
 		options.callbackUrl === undefined ? options.keyCovers : { ...options.keyCovers, callback_url: options.callbackUrl };
 
-	/** One task per item, all recorded in one D1 transaction, sent in sendBatch-sized parts; ids in item order. */
-	async function enqueueEach(
-		items: readonly { task: TaskRef; input: unknown }[],
-		options: EnqueueManyOptions,
-		fingerprint: { name: string; described?: true },
-	): Promise<EnqueuedMany> {
-		for (const { task } of items) known(task);
+	async function rowOf(task: TaskRef, input: unknown, options: EnqueueManyOptions, now: Date, skip?: string): Promise<NewTask> {
+		known(task);
 		const delaySeconds = checkDelay(options.delaySeconds);
-		const callbackUrl = callbackOf(options.callbackUrl);
+		return {
+			id: await ids.mint(),
+			name: task.name,
+			payload: checkInput(task, input, skip),
+			dueAt: dueAt(now, delaySeconds),
+			callbackUrl: callbackOf(options.callbackUrl),
+			// Further ahead than a message can wait: it waits in D1 (release.ts).
+			unsent: delaySeconds > MAX_DELAY_SECONDS,
+		};
+	}
+
+	/** Every row (and `also`) recorded in one D1 transaction, those not held sent in sendBatch-sized parts; ids in row order. */
+	async function record(
+		rows: NewTask[],
+		options: EnqueueManyOptions,
+		fingerprint: Fingerprint,
+		also: BatchItem<"sqlite">[] = [],
+	): Promise<EnqueuedMany> {
 		const now = new Date();
-		const payloads = items.map(({ task, input }) => parseInput(task, input));
-		const rows: NewTask[] = await Promise.all(
-			items.map(async ({ task }, i) => ({
-				id: await ids.mint(),
-				name: task.name,
-				payload: payloads[i] ?? null,
-				dueAt: dueAt(now, delaySeconds),
-				callbackUrl,
-			})),
-		);
 		const sizes = checkSizes(rows.map(envelopeOf));
 		const key = options.idempotencyKey;
 		if (key !== undefined) {
-			const described = fingerprint.described ? rows.map((row) => ({ name: row.name, input: row.payload })) : undefined;
-			const request = { name: fingerprint.name, rows, bulk: true, covers: covers(options), described };
+			const request = {
+				name: fingerprint.name,
+				rows,
+				bulk: true,
+				covers: covers(options),
+				described: fingerprint.described,
+				also,
+			};
 			const earlier = await recordWithKey(db, request, key, now, idempotencyTtlSeconds);
 			if (earlier) return replayMany(db, earlier.taskIds ?? [earlier.taskId]);
 		} else {
-			const [firstInsert, ...moreInserts] = insertPendingMany(db, rows, now);
-			if (firstInsert) await db.batch([firstInsert, ...moreInserts]);
+			const [first, ...more] = [...also, ...insertPendingMany(db, rows, now)];
+			if (first) await db.batch([first, ...more]);
 		}
-
+		const delaySeconds = options.delaySeconds ?? 0;
+		const toSend = rows.filter((row) => !row.unsent);
+		const toSendSizes = sizes.filter((_, i) => !rows[i]?.unsent);
 		const sent: string[] = [];
-		for (const part of sendBatches(rows, sizes)) {
+		for (const part of sendBatches(toSend, toSendSizes)) {
 			try {
 				await queue.sendBatch(part.map((row) => ({ body: envelopeOf(row), contentType: "json", delaySeconds })));
 				sent.push(...part.map((row) => row.id));
 			} catch (err) {
-				const unsent = rows.slice(sent.length);
+				const unsent = toSend.slice(sent.length);
 				log.error("queue sendBatch failed", {
 					names: [...new Set(rows.map((row) => row.name))],
 					sent: sent.length,
@@ -198,24 +261,26 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 		return { ids: rows.map((row) => row.id), replayed: false };
 	}
 
+	async function send(messages: readonly { envelope: Envelope; delaySeconds?: number }[], event: string) {
+		if (messages.length === 0) return;
+		for (const part of sendBatches(
+			messages,
+			messages.map((m) => bytesOf(m.envelope)),
+		)) {
+			await queue.sendBatch(part.map((m) => ({ body: m.envelope, contentType: "json", delaySeconds: m.delaySeconds ?? 0 })));
+		}
+		log.info(event, { count: messages.length, task_ids: messages.map((m) => m.envelope.id) });
+	}
+
 	return {
 		async enqueue(task, input, options = {}) {
-			known(task);
-			const payload = parseInput(task, input);
-			const delaySeconds = checkDelay(options.delaySeconds);
-			const callbackUrl = callbackOf(options.callbackUrl);
 			const now = new Date();
-			const row: NewTask = {
-				id: await ids.mint(),
-				name: task.name,
-				payload,
-				dueAt: dueAt(now, delaySeconds),
-				retryOf: options.retryOf ?? null,
-				callbackUrl,
-			};
+			const row = { ...(await rowOf(task, input, options, now)), retryOf: options.retryOf ?? null };
+			const { payload } = row;
+			const delaySeconds = options.delaySeconds ?? 0;
 			checkSizes([envelopeOf(row)]);
 			const key = options.idempotencyKey;
-			const recorded = key !== undefined || delaySeconds > 0 || options.retryOf !== undefined || callbackUrl !== null;
+			const recorded = key !== undefined || delaySeconds > 0 || options.retryOf !== undefined || row.callbackUrl !== null;
 			if (key !== undefined) {
 				const request = { name: task.name, rows: [row], covers: covers(options) };
 				const earlier = await recordWithKey(db, request, key, now, idempotencyTtlSeconds);
@@ -225,7 +290,7 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 			}
 
 			try {
-				await queue.send(envelopeOf(row), { contentType: "json", delaySeconds });
+				if (!row.unsent) await queue.send(envelopeOf(row), { contentType: "json", delaySeconds });
 			} catch (err) {
 				// The row must not stay PENDING for a message that never left, and the
 				// key must not pin a task that never ran: the client retries with it.
@@ -242,21 +307,29 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 				throw new QueueUnavailableError("The task queue is unavailable; nothing was enqueued. Try again later.");
 			}
 			if (key !== undefined) await keySent(db, log, key);
-			log.info("task enqueued", { task_id: row.id, name: task.name, delay_seconds: delaySeconds });
+			log.info("task enqueued", { task_id: row.id, name: task.name, delay_seconds: delaySeconds, held: row.unsent });
 			return { id: row.id, replayed: false };
 		},
 
-		enqueueMany(task, inputs, options = {}) {
-			return enqueueEach(
-				inputs.map((input) => ({ task, input })),
-				options,
-				{ name: task.name },
-			);
+		async enqueueMany(task, inputs, options = {}) {
+			const now = new Date();
+			const rows = await Promise.all(inputs.map((input) => rowOf(task, input, options, now)));
+			return record(rows, options, { name: task.name });
 		},
 
-		enqueueEach(items, options = {}) {
+		async enqueueEach(items, options = {}) {
+			const now = new Date();
+			const rows = await Promise.all(items.map(({ task, input }) => rowOf(task, input, options, now)));
 			// Mixed names: the fingerprint covers each item's name with its input.
-			return enqueueEach(items, options, { name: "", described: true });
+			return record(rows, options, { name: "", described: rows.map((row) => ({ name: row.name, input: row.payload })) });
+		},
+
+		async prepare(task, input, options = {}) {
+			const now = new Date();
+			// Held until send(): a commit the Worker does not live to follow up is sent by the release sweep.
+			const row: NewTask = { ...(await rowOf(task, input, options, now)), unsent: true };
+			checkSizes([envelopeOf(row)]);
+			return { id: row.id, statements: [insertPending(db, row, now)] };
 		},
 
 		async backlog() {
@@ -264,13 +337,10 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 			return { messages: metrics.backlogCount, oldestSentAt: metrics.oldestMessageTimestamp ?? null };
 		},
 
-		async resend(envelopes, event = "tasks redelivered") {
-			if (envelopes.length === 0) return;
-			for (const part of sendBatches(envelopes, envelopes.map(bytesOf))) {
-				await queue.sendBatch(part.map((body) => ({ body, contentType: "json" })));
-			}
-			log.info(event, { count: envelopes.length, task_ids: envelopes.map((e) => e.id) });
-		},
+		record,
+		send,
+		rowOf,
+		mint: () => ids.mint(),
 	};
 }
 

@@ -3,7 +3,7 @@
 // drizzle-kit generates one migration sequence for both.
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { TASK_STATES } from "./states";
+import { TASK_STATES, WORKFLOW_KINDS } from "./states";
 
 // Milliseconds since the epoch, as an integer, computed by SQLite itself.
 const now = sql`(CAST(unixepoch('subsec') * 1000 AS INTEGER))`;
@@ -51,6 +51,18 @@ export const tasks = sqliteTable(
 		callbackUrl: text("callback_url"),
 		/** The deliver_webhook task that posts it, once dispatched: set once, so the webhook is dispatched once. */
 		callbackTaskId: text("callback_task_id"),
+		/** The workflow (chain, group or chord) this task is a step of. */
+		workflowId: text("workflow_id"),
+		/** Its place there: a chain's order, a group's member index; a chord's callback comes after its members. */
+		workflowStep: integer("workflow_step"),
+		/** The input field this step receives what came before in: the previous step's result, or a chord's outcomes. */
+		resultAs: text("result_as"),
+		/**
+		 * Recorded, and its message not yet sent: a workflow step waiting for its
+		 * turn (due_at null), a task due beyond the queue's delay limit, or an
+		 * outbox task until its send. release.ts sends it once it is due.
+		 */
+		unsent: integer("unsent", { mode: "boolean" }),
 	},
 	(t) => [
 		check("tasks_status_check", sql.raw(`status IN (${TASK_STATES.map((s) => `'${s}'`).join(", ")})`)),
@@ -65,6 +77,9 @@ export const tasks = sqliteTable(
 		// Final tasks whose webhook is not dispatched yet: the sweep in
 		// recover_stuck_tasks reads this index alone, however large the table.
 		index("tasks_callback_due_idx").on(t.finishedAt).where(sql`callback_url IS NOT NULL AND callback_task_id IS NULL`),
+		index("tasks_workflow_idx").on(t.workflowId, t.workflowStep).where(sql`workflow_id IS NOT NULL`),
+		// Tasks whose message is owed, by when: the release sweep reads this alone.
+		index("tasks_unsent_idx").on(t.dueAt).where(sql`unsent = 1`),
 	],
 );
 
@@ -107,4 +122,21 @@ export const idempotencyKeys = sqliteTable(
 	(t) => [index("idempotency_keys_expires_idx").on(t.expiresAt)],
 );
 
+/**
+ * A chain, group or chord: its steps are tasks carrying its id. `done` counts
+ * the members that reached a final state, kept by a trigger in the same
+ * transaction as the write that finished each (migrations/0010).
+ */
+export const workflows = sqliteTable("workflows", {
+	id: text("id").primaryKey(),
+	kind: text("kind", { enum: WORKFLOW_KINDS }).notNull(),
+	/** Steps of a chain; members of a group or chord (its callback not counted). */
+	members: integer("members").notNull(),
+	done: integer("done").notNull().default(0),
+	/** A chord's callback task. */
+	callbackId: text("callback_id"),
+	createdAt: timestamp("created_at").notNull().default(now),
+});
+
 export type TaskRow = typeof tasks.$inferSelect;
+export type WorkflowRow = typeof workflows.$inferSelect;

@@ -26,3 +26,7 @@ export function sourcesOf(to: TaskState): TaskState[] {
 export const FINAL_STATES: readonly TaskState[] = TASK_STATES.filter((s) => TRANSITIONS[s].length === 0);
 
 export const isFinal = (state: TaskState): boolean => FINAL_STATES.includes(state);
+
+/** What a workflow is: steps one after another, members at once, or members and then a callback. */
+export const WORKFLOW_KINDS = ["chain", "group", "chord"] as const;
+export type WorkflowKind = (typeof WORKFLOW_KINDS)[number];

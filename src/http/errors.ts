@@ -31,6 +31,7 @@ const engineErrors: Record<EngineErrorKind, { status: ContentfulStatusCode; code
 	invalid_cursor: { status: 400, code: "validation_error" },
 	unknown_task: { status: 400, code: "unknown_task" },
 	task_not_found: { status: 404, code: "not_found" },
+	workflow_not_found: { status: 404, code: "not_found" },
 	illegal_transition: { status: 409, code: "conflict" },
 	idempotency_key_in_flight: { status: 409, code: "conflict" },
 	input_too_large: { status: 413, code: "payload_too_large" },

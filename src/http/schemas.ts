@@ -5,7 +5,7 @@ import type { UserRow } from "../db/schema";
 import { taskBody as engineTaskBody, limits, TASK_STATES, type TaskRow } from "../engine";
 import { AppError } from "../errors";
 
-const { MAX_DELAY_SECONDS } = limits;
+const { MAX_DELAY_SECONDS, MAX_SCHEDULE_SECONDS } = limits;
 
 export const errorBody = z
 	.object({
@@ -61,6 +61,7 @@ export const taskBody = z
 			.uuid()
 			.nullable()
 			.meta({ description: "The deliver_webhook task that posts the webhook, once this task is final" }),
+		workflow_id: z.uuid().nullable().meta({ description: "The workflow (GET /workflows/{workflow_id}) this task is a step of" }),
 		history: z
 			.array(
 				z.object({
@@ -118,18 +119,16 @@ export const scheduleFields = {
 		.number()
 		.int()
 		.min(0)
-		.max(MAX_DELAY_SECONDS, {
-			error: `must be at most ${MAX_DELAY_SECONDS} (${MAX_DELAY_SECONDS / 3600} hours, Queues' longest delay)`,
-		})
-		.optional()
-		.meta({ description: `Run no sooner than this many seconds from now (0 to ${MAX_DELAY_SECONDS}).`, example: 60 }),
-	eta: z.iso
-		.datetime({ offset: true })
+		.max(MAX_SCHEDULE_SECONDS, { error: `must be at most ${MAX_SCHEDULE_SECONDS} (365 days)` })
 		.optional()
 		.meta({
-			description: `Run no sooner than this instant (ISO 8601; in the past means now; at most ${MAX_DELAY_SECONDS / 3600} hours ahead).`,
-			example: "2026-11-24T18:00:00Z",
+			description: `Run no sooner than this many seconds from now (0 to ${MAX_SCHEDULE_SECONDS}, 365 days). Past ${MAX_DELAY_SECONDS} (12 hours, a queue's longest delay) the task waits in D1 and is handed to the queue when due, to the second.`,
+			example: 60,
 		}),
+	eta: z.iso.datetime({ offset: true }).optional().meta({
+		description: "Run no sooner than this instant (ISO 8601; in the past means now; at most 365 days ahead).",
+		example: "2026-11-24T18:00:00Z",
+	}),
 	callback_url: z.string().optional().meta({
 		description:
 			"POST the task's body here, signed (Standard Webhooks), once it is SUCCESS, FAILURE or REVOKED: https, to a host in WEBHOOK_ALLOWED_HOSTS. For a bulk request, each task's own webhook.",
@@ -146,20 +145,20 @@ export function delayOf(schedule: { delay_seconds?: number | undefined; eta?: st
 	}
 	if (schedule.eta === undefined) return schedule.delay_seconds ?? 0;
 	const delay = Math.max(0, Math.ceil((Date.parse(schedule.eta) - now) / 1000));
-	if (delay > MAX_DELAY_SECONDS) {
-		throw new AppError(
-			400,
-			"validation_error",
-			`eta is more than ${MAX_DELAY_SECONDS / 3600} hours ahead, the longest Queues can delay a message`,
-			[{ path: "eta", message: `must be within ${MAX_DELAY_SECONDS} seconds from now` }],
-		);
+	if (delay > MAX_SCHEDULE_SECONDS) {
+		throw new AppError(400, "validation_error", "eta is more than 365 days ahead", [
+			{ path: "eta", message: `must be within ${MAX_SCHEDULE_SECONDS} seconds from now` },
+		]);
 	}
 	return delay;
 }
 
 export const bulkAccepted = z
 	.object({
-		task_ids: z.array(z.uuid()).meta({ description: "One id per item, in input order" }),
+		task_ids: z
+			.array(z.uuid())
+			.meta({ description: "One id per item, in input order (and with `then`, the callback's id last)" }),
+		workflow_id: z.uuid().optional().meta({ description: "With `then`: the chord, at GET /workflows/{workflow_id}" }),
 		status: z.literal("queued"),
 	})
 	.meta({ id: "BulkAccepted" });

@@ -2,6 +2,7 @@
 // one at a time or in bulk. Each route is rate limited per token by the same
 // call that documents it (enqueueRoute, taskRoute).
 import * as z from "zod";
+import { AppError } from "../errors";
 import {
 	accepted,
 	acceptedMany,
@@ -17,6 +18,7 @@ import { createRouter } from "../http/openapi-router";
 import { idParam, scheduleFields } from "../http/schemas";
 import { processUserData, userId } from "../tasks/process-user-data";
 import { emailAddress, emailBody, emailSubject, sendEmail } from "../tasks/send-email";
+import { stepsOf, workflowAccepted, workflowStep } from "./workflows";
 
 const emailFields = {
 	email: emailAddress.meta({ example: "ada@example.com" }),
@@ -32,6 +34,11 @@ const processUsersBody = z
 			.min(1)
 			.max(1000)
 			.meta({ example: [1, 2, 3] }),
+		// biome-ignore lint/suspicious/noThenProperty: the API's name for a chord's callback, as on POST /workflows
+		then: workflowStep.optional().meta({
+			description:
+				'A task to run once every user is processed, with their outcomes in its input (a chord), e.g. { "name": "send_report", "input": { "to": "ops@example.com" } }',
+		}),
 		...scheduleFields,
 	})
 	.strict()
@@ -81,10 +88,18 @@ enqueue.openapi(
 		responses: bulkResponses,
 	}),
 	async (c) => {
-		const { user_ids, ...schedule } = c.req.valid("json");
+		const { user_ids, then, ...schedule } = c.req.valid("json");
 		const inputs = user_ids.map((user_id) => ({ user_id }));
 		const options = enqueueOptions(c.req.valid("header"), schedule);
-		return acceptedMany(c, await c.var.ctx.tasks.enqueueMany(processUserData, inputs, options));
+		if (!then) return acceptedMany(c, await c.var.ctx.tasks.enqueueMany(processUserData, inputs, options));
+		// A chord: the users as its group, `then` as its callback.
+		if (schedule.callback_url !== undefined) {
+			throw new AppError(400, "validation_error", "callback_url is not taken with then", [
+				{ path: "callback_url", message: "cannot be combined with then" },
+			]);
+		}
+		const group = inputs.map((input) => ({ task: processUserData, input }));
+		return workflowAccepted(c, await c.var.ctx.tasks.enqueueWorkflow({ group, callback: stepsOf([then], "then")[0] }, options));
 	},
 );
 

@@ -22,7 +22,7 @@ import { createRouter } from "../http/openapi-router";
 import { errorResponse, scheduleFields } from "../http/schemas";
 import { tasks as appTasks } from "../tasks";
 
-const callable = new Map<string, TaskRef>(appTasks.map((task) => [task.name, task]));
+export const callable = new Map<string, TaskRef>(appTasks.map((task) => [task.name, task]));
 const names = [...callable.keys()];
 
 /** One `{ name, input }` shape per callable task, as an OpenAPI oneOf with a discriminator. */
@@ -50,7 +50,7 @@ const bulkBody = z
 	.strict()
 	.meta({ id: "EnqueueManyByName" });
 
-const unknownTask = (found: { index?: number; name: unknown }[]) =>
+export const unknownTask = (found: { index?: number; name: unknown }[]) =>
 	new AppError(400, "unknown_task", `No callable task is named ${found.map((f) => JSON.stringify(f.name)).join(", ")}`, {
 		callable: names,
 		unknown: found,

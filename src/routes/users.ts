@@ -1,19 +1,25 @@
-// Users: the rows process_user_data works on.
+// Users: the rows process_user_data works on. POST /users can enqueue the
+// welcome email in the same D1 transaction that creates the user (the engine's
+// outbox): both exist, or neither does.
 
 import { eq } from "drizzle-orm";
 import * as z from "zod";
-import { users as usersTable } from "../db/schema";
+import { type UserRow, users as usersTable } from "../db/schema";
 import { AppError, notFound } from "../errors";
 import { authedRoute } from "../http/openapi";
 import { createRouter } from "../http/openapi-router";
 import { errorResponse, idParam, toUserBody, userBody } from "../http/schemas";
-import { emailAddress } from "../tasks/send-email";
+import { emailAddress, sendEmail } from "../tasks/send-email";
 
 const createUserBody = z
 	.object({
 		// Lower case, as the database keeps it (src/db/schema.ts): one address in any case is one user.
 		email: emailAddress.toLowerCase().meta({ example: "ada@example.com" }),
 		name: z.string().trim().min(1).max(200).optional().meta({ example: "Ada Lovelace" }),
+		welcome_email: z
+			.boolean()
+			.default(false)
+			.meta({ description: "Also enqueue a welcome email, atomically with the user: both are written, or neither" }),
 	})
 	.strict()
 	.meta({ id: "CreateUserRequest" });
@@ -28,7 +34,13 @@ export const users = createRouter()
 			request: { body: { required: true, content: { "application/json": { schema: createUserBody } } } },
 			responses: {
 				201: {
-					content: { "application/json": { schema: userBody } },
+					content: {
+						"application/json": {
+							schema: userBody
+								.extend({ welcome_task_id: z.uuid().optional().meta({ description: "With welcome_email: the email's task" }) })
+								.meta({ id: "CreatedUser" }),
+						},
+					},
 					headers: z.object({ Location: z.string().meta({ example: "/users/1" }) }),
 					description: "The new user",
 				},
@@ -39,17 +51,33 @@ export const users = createRouter()
 			},
 		}),
 		async (c) => {
-			const { email, name } = c.req.valid("json");
+			const { email, name, welcome_email } = c.req.valid("json");
+			const { db, tasks } = c.var.ctx;
 			const now = new Date();
-			// One statement: the unique index decides, so two racing creates
-			// cannot both succeed.
-			const [row] = await c.var.ctx.db
+			const welcome = welcome_email
+				? await tasks.prepare(sendEmail, { recipient: email, subject: "Welcome", body: `Welcome${name ? `, ${name}` : ""}!` })
+				: undefined;
+			// One transaction: the unique index decides, so two racing creates
+			// cannot both succeed, and a refused user takes its email task with it.
+			const insert = db
 				.insert(usersTable)
 				.values({ email, name: name ?? null, createdAt: now, updatedAt: now })
-				.onConflictDoNothing({ target: usersTable.email })
 				.returning();
-			if (!row) throw new AppError(409, "conflict", "A user with this email already exists");
-			return c.json(toUserBody(row), 201, { Location: `/users/${row.id}` });
+			let row: UserRow | undefined;
+			try {
+				[[row]] = await db.batch([insert, ...(welcome?.statements ?? [])]);
+			} catch (err) {
+				if (String(err).includes("UNIQUE constraint failed: users.email")) {
+					throw new AppError(409, "conflict", "A user with this email already exists");
+				}
+				throw err;
+			}
+			if (!row) throw new Error("the user insert returned no row");
+			// Committed: now the email's message (or, should this fail, the release sweep within a minute).
+			await welcome?.send();
+			return c.json({ ...toUserBody(row), ...(welcome && { welcome_task_id: welcome.id }) }, 201, {
+				Location: `/users/${row.id}`,
+			});
 		},
 	)
 	.openapi(

@@ -8,8 +8,9 @@ import { dailySummary } from "./daily-summary";
 import { processPendingUsers } from "./process-pending-users";
 import { processUserData } from "./process-user-data";
 import { sendEmail } from "./send-email";
+import { sendReport } from "./send-report";
 
-export const tasks = [sendEmail, processUserData, processPendingUsers, dailySummary];
+export const tasks = [sendEmail, processUserData, processPendingUsers, dailySummary, sendReport];
 
 export const schedules = [
 	schedule({ name: "daily-summary", cron: "0 6 * * *", task: dailySummary, input: {} }),

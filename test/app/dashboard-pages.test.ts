@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { v7 } from "uuid";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { insertPendingMany } from "../../src/engine/store/tasks";
+import { sendEmail } from "../../src/tasks/send-email";
 import { attributes, html, page, signIn, submit, texts } from "./dashboard-helpers";
 import { deliver, mintTaskId, postJson, recorded, taskRow, testContext } from "./helpers";
 
@@ -206,6 +207,24 @@ describe("revoke and retry buttons", () => {
 		const body = await get(location);
 		expect(await texts(body, "ol.timeline li")).toContainEqual(expect.stringMatching(/Created as a retry of an earlier task$/));
 		expect(await attributes(body, "dl.facts a", "href")).toEqual([`/dashboard/tasks/${original}`]);
+	});
+});
+
+describe("a workflow's step", () => {
+	it("links the task to its workflow and lists every step, this one marked", async () => {
+		const { workflowId, taskIds } = await testContext().tasks.enqueueWorkflow(
+			{
+				chain: [
+					{ task: sendEmail, input: { recipient: "a@example.com", subject: "Hi", body: "x" } },
+					{ task: sendEmail, input: { recipient: "b@example.com", subject: "Hi" }, resultAs: "body" },
+				],
+			},
+			{ delaySeconds: 600 },
+		);
+		const body = await get(`/dashboard/tasks/${taskIds[1]}`);
+		expect(await texts(body, "#live > p")).toContainEqual(`A chain, PENDING: ${workflowId}`);
+		expect(await attributes(body, "#live table a", "href")).toEqual(taskIds.map((id) => `/dashboard/tasks/${id}`));
+		expect(await texts(body, 'tr[aria-current="step"]')).toEqual(["2 send_email PENDING"]);
 	});
 });
 

@@ -17,4 +17,16 @@ export async function callers(tasks: Service<typeof TasksService>) {
 	]);
 	// @ts-expect-error process_user_data's user_id is a number
 	await tasks.enqueueMany([{ name: "process_user_data", input: { user_id: "1" } }]);
+	await tasks.chord([{ name: "process_user_data", input: { user_id: 1 } }], {
+		name: "send_report",
+		input: { to: "ops@example.com" },
+	});
+	await tasks.chain([
+		{ name: "process_user_data", input: { user_id: 1 } },
+		{ name: "send_email", input: { recipient: "ada@example.com", subject: "Done" }, resultAs: "body" },
+	]);
+	// @ts-expect-error a step receives what came before only in one of its own input fields
+	await tasks.chain([{ name: "send_email", input: { recipient: "ada@example.com" }, resultAs: "user_id" }]);
+	// @ts-expect-error without resultAs, a step's input is whole
+	await tasks.group([{ name: "send_email", input: { recipient: "ada@example.com" } }]);
 }

@@ -5,9 +5,9 @@
 // over RPC instead of binding it by name.
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports, RpcTarget } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { TasksService } from "../../src/index";
-import { taskRow } from "./helpers";
+import { createUser, taskRow } from "./helpers";
 
 describe("the RPC entrypoint", () => {
 	it("another Worker enqueues send_email and waits: SUCCESS, in one call", async () => {
@@ -44,5 +44,27 @@ describe("the RPC entrypoint", () => {
 		const first = await exports.TasksService.enqueue("process_user_data", { user_id: 1 }, { idempotencyKey: key });
 		const again = await exports.TasksService.enqueue("process_user_data", { user_id: 1 }, { idempotencyKey: key });
 		expect(again).toEqual({ taskId: first.taskId, replayed: true });
+	});
+
+	it("runs a chord through the entrypoint and reads it back as GET /workflows/:id answers it", async () => {
+		const service = exports.TasksService;
+		const user = await createUser();
+		const { workflowId, taskIds } = await service.chord([{ name: "process_user_data", input: { user_id: user.id } }], {
+			name: "send_report",
+			input: { to: "ops@example.com" },
+		});
+		expect(taskIds).toHaveLength(2);
+		const done = await vi.waitUntil(
+			async () => {
+				const body = await service.workflow(workflowId);
+				return body.status === "SUCCESS" ? body : undefined;
+			},
+			{ timeout: 5000, interval: 20 },
+		);
+		expect(done).toMatchObject({ kind: "chord", result: { to: "ops@example.com", succeeded: 1, failed: 0 } });
+		// On the class itself, as above: a refusal's message names the kind.
+		await expect(new TasksService(createExecutionContext(), env).revokeWorkflow(workflowId)).rejects.toThrow(
+			/^illegal_transition: Workflow is SUCCESS/,
+		);
 	});
 });

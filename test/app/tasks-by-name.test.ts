@@ -36,7 +36,13 @@ describe("POST /tasks", () => {
 			expect(res.status).toBe(400);
 			const { error } = await res.json<{ error: { code: string; details: { callable: string[] } } }>();
 			expect(error.code).toBe("unknown_task");
-			expect(error.details.callable).toEqual(["send_email", "process_user_data", "process_pending_users", "daily_summary"]);
+			expect(error.details.callable).toEqual([
+				"send_email",
+				"process_user_data",
+				"process_pending_users",
+				"daily_summary",
+				"send_report",
+			]);
 		}
 	});
 
@@ -129,6 +135,7 @@ describe("the OpenAPI document", () => {
 			"EnqueueProcessUserData",
 			"EnqueueProcessPendingUsers",
 			"EnqueueDailySummary",
+			"EnqueueSendReport",
 		]);
 		expect(doc.paths["/tasks/bulk"]?.post).toBeDefined();
 	});

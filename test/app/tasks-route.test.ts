@@ -24,6 +24,7 @@ describe("GET /tasks/:task_id", () => {
 			retry_of: null,
 			callback_url: null,
 			callback_task_id: null,
+			workflow_id: null,
 			history: [],
 		});
 	});

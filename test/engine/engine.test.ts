@@ -49,8 +49,9 @@ const client = () => engine.context(env).tasks;
 
 describe("createEngine", () => {
 	it("registers the app's tasks and its own maintenance tasks, and schedules the latter", () => {
-		expect(engine.names).toEqual(["greet", "expire_results", "recover_stuck_tasks", "deliver_webhook"]);
+		expect(engine.names).toEqual(["greet", "expire_results", "recover_stuck_tasks", "deliver_webhook", "release_due_tasks"]);
 		expect(engine.schedules.map((s) => [s.name, s.cron])).toEqual([
+			["release-due-tasks", "* * * * *"],
 			["recover-stuck-tasks", "*/5 * * * *"],
 			["expire-results", "17 * * * *"],
 		]);
@@ -114,7 +115,7 @@ describe("domain errors", () => {
 			.catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(UnknownTaskError);
 		expect(error).toMatchObject({
-			details: { registered: ["greet", "expire_results", "recover_stuck_tasks", "deliver_webhook"] },
+			details: { registered: ["greet", "expire_results", "recover_stuck_tasks", "deliver_webhook", "release_due_tasks"] },
 		});
 	});
 

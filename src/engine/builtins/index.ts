@@ -5,10 +5,15 @@ import type { Runtime } from "../runtime";
 import { deliverWebhook } from "./deliver-webhook";
 import { expireResults } from "./expire-results";
 import { recoverStuckTasks } from "./recover-stuck-tasks";
+import { releaseDueTasks } from "./release-due-tasks";
 
-export { expireResults, recoverStuckTasks };
+export { expireResults, recoverStuckTasks, releaseDueTasks };
 
-export const builtins: readonly TaskDefinition<Runtime>[] = [expireResults, recoverStuckTasks, deliverWebhook];
+export const builtins: readonly TaskDefinition<Runtime>[] = [expireResults, recoverStuckTasks, deliverWebhook, releaseDueTasks];
 
-/** When the built-ins run unless the app says otherwise: recovery every 5 minutes, expiry hourly. */
-export const DEFAULT_MAINTENANCE_CRONS = { recoverStuckTasks: "*/5 * * * *", expireResults: "17 * * * *" } as const;
+/** When the built-ins run unless the app says otherwise: release every minute, recovery every 5 minutes, expiry hourly. */
+export const DEFAULT_MAINTENANCE_CRONS = {
+	releaseDueTasks: "* * * * *",
+	recoverStuckTasks: "*/5 * * * *",
+	expireResults: "17 * * * *",
+} as const;

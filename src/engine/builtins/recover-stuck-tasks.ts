@@ -85,7 +85,10 @@ export const recoverStuckTasks = defineTask({
 
 		// If the send fails, the moved tasks are RETRY or PENDING without a
 		// message; a later run finds them stale and sends them again.
-		await rt.producer.resend(resend.map((task) => ({ id: task.id, name: task.name, input: task.payload })));
+		await rt.producer.send(
+			resend.map((task) => ({ envelope: { id: task.id, name: task.name, input: task.payload } })),
+			"tasks redelivered",
+		);
 		// Webhooks nothing dispatched when their task finished: a crash in
 		// between, a dead letter, a poison message, a failure recorded above.
 		const owing = await owingWebhooks(rt.db, new Date(now.getTime() - WEBHOOK_GRACE_SECONDS * 1000), limit);

@@ -4,6 +4,7 @@
 // enqueue. A key is "sending" until its messages are on the queue: a replay
 // then must wait, since the send may still fail and the task never run.
 import { and, eq, inArray, like, lt, lte, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { EngineDb } from "../db";
 import type { Json } from "../define";
 import { IdempotencyKeyInFlightError, IdempotencyKeyReusedError } from "../errors";
@@ -26,6 +27,8 @@ export interface KeyedRequest {
 	covers?: { [field: string]: Json | undefined } | undefined;
 	/** What the fingerprint hashes, if not the rows' payloads (a bulk request of mixed tasks: names and inputs). */
 	described?: Json;
+	/** More to write in the same transaction as the rows (a workflow's own row). */
+	also?: readonly BatchItem<"sqlite">[];
 }
 
 export type KeyRow = typeof idempotencyKeys.$inferSelect;
@@ -47,7 +50,7 @@ export async function recordWithKey(
 	ttlSeconds: number,
 	reclaim = true,
 ): Promise<KeyRow | undefined> {
-	const { name, rows, bulk = false, covers, described } = request;
+	const { name, rows, bulk = false, covers, described, also = [] } = request;
 	const [first] = rows;
 	if (!first) throw new Error("recordWithKey needs at least one task");
 	const fingerprint = bulk
@@ -56,6 +59,7 @@ export async function recordWithKey(
 	try {
 		await db.batch([
 			db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.key, key), lte(idempotencyKeys.expiresAt, now))),
+			...also,
 			...insertPendingMany(db, rows, now),
 			db.insert(idempotencyKeys).values({
 				key,

@@ -1,6 +1,6 @@
 // The statements behind the engine's maintenance tasks: result expiry and
 // stuck-task recovery (builtins/), and the daily counts an app may report.
-import { and, count, eq, gte, inArray, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, count, eq, gte, inArray, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { EngineDb } from "../db";
 import { type TaskRow, tasks } from "../schema";
 import { FINAL_STATES, type TaskState } from "../states";
@@ -51,7 +51,14 @@ export function findStuck(db: EngineDb, q: StuckQuery): Promise<TaskRow[]> {
 		.where(
 			or(
 				and(eq(tasks.status, "STARTED"), lte(tasks.leaseExpiresAt, q.now)),
-				and(eq(tasks.status, "PENDING"), lt(tasks.dueAt, q.stale), lt(tasks.updatedAt, q.stale), notOnQueue),
+				// A task still owed its first message is release.ts's to send, not lost.
+				and(
+					eq(tasks.status, "PENDING"),
+					lt(tasks.dueAt, q.stale),
+					lt(tasks.updatedAt, q.stale),
+					isNull(tasks.unsent),
+					notOnQueue,
+				),
 				and(eq(tasks.status, "RETRY"), lt(tasks.nextAttemptAt, q.stale), lt(tasks.updatedAt, q.stale), notOnQueue),
 			),
 		)

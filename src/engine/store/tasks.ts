@@ -17,9 +17,15 @@ export interface NewTask {
 	id: string;
 	name: string;
 	payload: Json;
+	/** When it is due: now if undefined; null for a workflow step waiting its turn. */
 	dueAt?: Date | null;
 	retryOf?: string | null;
 	callbackUrl?: string | null;
+	/** Recorded without a message: release.ts sends it when it is due. */
+	unsent?: boolean;
+	workflowId?: string | null;
+	workflowStep?: number | null;
+	resultAs?: string | null;
 }
 
 const pendingRow = (task: NewTask, now: Date) => ({
@@ -29,9 +35,13 @@ const pendingRow = (task: NewTask, now: Date) => ({
 	status: "PENDING" as const,
 	createdAt: now,
 	updatedAt: now,
-	dueAt: task.dueAt ?? now,
+	dueAt: task.dueAt === undefined ? now : task.dueAt,
 	retryOf: task.retryOf ?? null,
 	callbackUrl: task.callbackUrl ?? null,
+	unsent: task.unsent ? true : null,
+	workflowId: task.workflowId ?? null,
+	workflowStep: task.workflowStep ?? null,
+	resultAs: task.resultAs ?? null,
 });
 
 export function insertPending(db: EngineDb, task: NewTask, now = new Date()) {
@@ -83,9 +93,9 @@ export function markFailure(db: EngineDb, id: string, error: string, now = new D
 	);
 }
 
-/** Revokes a task that has not started: the consumer will ack its message without running it. */
+/** Revokes a task that has not started: the consumer will ack its message without running it, and none is owed any more. */
 export function revoke(db: EngineDb, id: string, now = new Date()) {
-	return first(transition(db, id, "REVOKED", { finishedAt: now, nextAttemptAt: null, error: "revoked" }, now));
+	return first(transition(db, id, "REVOKED", { finishedAt: now, nextAttemptAt: null, error: "revoked", unsent: null }, now));
 }
 
 // Batch-level statements. A consumed batch costs a constant number of D1 round
@@ -117,6 +127,8 @@ export interface TaskStatus {
 	leaseExpiresAt: Date | null;
 	/** The task has a completion webhook to dispatch once it is final. */
 	hasCallback: boolean;
+	/** The workflow it is a step of, which its outcome may move on. */
+	workflowId: string | null;
 }
 
 export interface Claims {
@@ -140,7 +152,8 @@ const CLAIM = `
 	RETURNING id, attempts`;
 const IDS = "(SELECT value->>'id' FROM json_each(?1))";
 const EFFECTS_OF = `SELECT task_id, key, value FROM task_effects WHERE task_id IN ${IDS}`;
-const STATUS_OF = `SELECT id, status, attempts, lease_expires_at, callback_url IS NOT NULL AS has_callback FROM tasks WHERE id IN ${IDS}`;
+const STATUS_OF = `SELECT id, status, attempts, lease_expires_at, callback_url IS NOT NULL AS has_callback, workflow_id
+	FROM tasks WHERE id IN ${IDS}`;
 // A task revoked before any consumer saw it has only a tombstone; its message
 // supplies the name and input.
 const FILL_TOMBSTONES = `
@@ -189,6 +202,7 @@ export async function claimMany(
 		attempts: number;
 		lease_expires_at: number | null;
 		has_callback: number;
+		workflow_id: string | null;
 	}>(current);
 	return {
 		claimed: new Map(rows<{ id: string; attempts: number }>(claimed).map((row) => [row.id, row.attempts])),
@@ -200,6 +214,7 @@ export async function claimMany(
 					attempts: row.attempts,
 					leaseExpiresAt: row.lease_expires_at === null ? null : new Date(row.lease_expires_at),
 					hasCallback: row.has_callback === 1,
+					workflowId: row.workflow_id,
 				},
 			]),
 		),

@@ -12,8 +12,8 @@ export async function dispatchWebhooks(rt: Runtime, taskIds: readonly string[]):
 	const candidates = await Promise.all(taskIds.map(async (task) => ({ task, delivery: await rt.ids.mint() })));
 	const recorded = await recordDeliveries(rt.db, candidates, deliverWebhook.name, new Date());
 	// Recorded PENDING first: if this send fails, stuck-task recovery sends them.
-	await rt.producer.resend(
-		recorded.map(({ task, delivery }) => ({ id: delivery, name: deliverWebhook.name, input: { task_id: task } })),
+	await rt.producer.send(
+		recorded.map(({ task, delivery }) => ({ envelope: { id: delivery, name: deliverWebhook.name, input: { task_id: task } } })),
 		"webhooks dispatched",
 	);
 	return recorded.length;
