@@ -6,6 +6,7 @@
 // The consumer and the outbox call this at once; the release_due_tasks
 // built-in sweeps every minute for what they missed.
 import { MAX_DELAY_SECONDS } from "./limits";
+import { bytesOf, sendBatches } from "./queue";
 import { errorMessage } from "./log";
 import type { Runtime } from "./runtime";
 import { giveBack, type OwedFilter, takeOwed } from "./store/release";
@@ -21,26 +22,31 @@ export async function releaseDue(rt: Runtime, filter: Partial<OwedFilter> = {}):
 		...filter,
 	});
 	// A task revoked meanwhile is owed nothing: taking it only cleared its flag.
-	const pending = owed.filter((task) => task.status === "PENDING");
-	if (pending.length === 0) return 0;
-	try {
-		await rt.producer.send(
-			pending.map((task) => ({
-				envelope: { id: task.id, name: task.name, input: task.payload },
-				delaySeconds: Math.max(0, Math.ceil((task.dueAt.getTime() - now.getTime()) / 1000)),
-			})),
-			"tasks released",
-		);
-	} catch (err) {
-		// sendBatch goes part by part; giving back what was sent too costs at
-		// most a second message, which the consumer's claim runs once.
-		await giveBack(
-			rt.db,
-			pending.map((task) => task.id),
-		).catch(() => undefined);
-		throw err;
+	const messages = owed
+		.filter((task) => task.status === "PENDING")
+		.map((task) => ({
+			envelope: { id: task.id, name: task.name, input: task.payload },
+			delaySeconds: Math.max(0, Math.ceil((task.dueAt.getTime() - now.getTime()) / 1000)),
+		}));
+	let sent = 0;
+	// Part by part (one sendBatch each), so that a refused part gives back
+	// only itself and what follows: nothing already on the queue is sent again.
+	for (const part of sendBatches(
+		messages,
+		messages.map((m) => bytesOf(m.envelope)),
+	)) {
+		try {
+			await rt.producer.send(part, "tasks released");
+		} catch (err) {
+			await giveBack(
+				rt.db,
+				messages.slice(sent).map((m) => m.envelope.id),
+			).catch(() => undefined);
+			throw err;
+		}
+		sent += part.length;
 	}
-	return pending.length;
+	return sent;
 }
 
 /** releaseDue after an outcome is recorded: a failure is logged and left to the sweep. */

@@ -21,5 +21,8 @@ describe("chaos", () => {
 		if (report.violations.length > 0) console.log(`CHAOS-FAULTS seed ${seed}: ${report.faultLog.join("; ")}`);
 		expect(report.violations).toEqual([]);
 		expect(report.lost).toBe(0);
+		// The workload reached what it is meant to: workflows, outbox and far-off tasks.
+		expect(report.workflows).toBeGreaterThan(0);
+		expect(report.released).toBeGreaterThan(0);
 	});
 });

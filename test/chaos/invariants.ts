@@ -16,6 +16,14 @@ export interface Observed {
 	explained: Map<string, string[]>;
 	/** Every API answer of 500 or above other than 503. */
 	apiErrors: string[];
+	/** Every accepted workflow: its kind and its steps' task ids in order. */
+	workflows: Map<string, { kind: string; taskIds: string[] }>;
+	/** Tasks recorded before their message (outbox, delays past 12 hours): release.ts sends them. */
+	released: Set<string>;
+	/** Every message handed to the queue, by task id: when it was due to arrive, in the tasks' clock. */
+	messages: Map<string, number[]>;
+	/** Tasks delayed past 12 hours: when they were due, in the tasks' clock. */
+	due: Map<string, number>;
 }
 
 interface Row {
@@ -24,9 +32,12 @@ interface Row {
 	status: TaskState;
 	attempts: number;
 	error: string | null;
+	started_at: number | null;
 	finished_at: number | null;
 	history: string;
 	email_effect: number;
+	recoveries: number;
+	payload: string;
 }
 
 const maxAttempts = new Map<string, number>(tasks.map((t) => [t.name, t.retry.maxRetries + 1]));
@@ -37,7 +48,7 @@ export async function checkInvariants(observed: Observed) {
 	const rows = new Map<string, Row>();
 	for (let i = 0; i < ids.length; i += 500) {
 		const part = await env.DB.prepare(
-			`SELECT id, name, status, attempts, error, finished_at, history,
+			`SELECT id, name, status, attempts, error, started_at, finished_at, history, recoveries, payload,
 				(SELECT count(*) FROM task_effects e WHERE e.task_id = tasks.id AND e.key = 'email') AS email_effect
 			FROM tasks WHERE id IN (SELECT value FROM json_each(?))`,
 		)
@@ -66,9 +77,22 @@ export async function checkInvariants(observed: Observed) {
 		if (illegal) violations.push(`illegal history: ${id}: ${illegal}`);
 		const most = maxAttempts.get(row.name);
 		if (most !== undefined && row.attempts > most) violations.push(`attempts: ${id} ran ${row.attempts} times, at most ${most}`);
-		if (row.name === "send_email" && row.status === "SUCCESS") {
-			if (row.email_effect !== 1) violations.push(`send_email ${id} is SUCCESS with ${row.email_effect} recorded sends`);
-			if (sends.length === 0) violations.push(`send_email ${id} is SUCCESS but no email was accepted`);
+		if ((row.name === "send_email" || row.name === "send_report") && row.status === "SUCCESS") {
+			if (row.email_effect !== 1) violations.push(`${row.name} ${id} is SUCCESS with ${row.email_effect} recorded sends`);
+			if (sends.length === 0) violations.push(`${row.name} ${id} is SUCCESS but no email was accepted`);
+		}
+		// Recorded before its message: the release sends it once; only recovery sends it again.
+		const messages = observed.messages.get(id) ?? [];
+		if (observed.released.has(id)) {
+			if (messages.length > 1 + row.recoveries) {
+				violations.push(`released twice: ${id} had ${messages.length} messages and ${row.recoveries} recoveries`);
+			}
+			if (row.attempts > 0 && messages.length === 0) violations.push(`ran without a message: ${id}`);
+		}
+		const due = observed.due.get(id);
+		const arrives = Math.min(...messages);
+		if (due !== undefined && messages.length > 0 && arrives < due - 1500) {
+			violations.push(`early: ${id} was due at ${due}, its message arrived at ${arrives}`);
 		}
 		const extra = Math.max(0, sends.length - 1);
 		const causes = observed.explained.get(id) ?? [];
@@ -83,6 +107,7 @@ export async function checkInvariants(observed: Observed) {
 		if (!row) violations.push(`a 200 replay named ${id}, which is not recorded`);
 		else if (row.error?.startsWith("enqueue failed")) violations.push(`a 200 replay named ${id}, which never reached the queue`);
 	}
+	for (const [id, flow] of observed.workflows) violations.push(...workflowViolations(id, flow, rows));
 	violations.push(...observed.apiErrors.map((e) => `API error: ${e}`));
 	return { final, lost, duplicates, violations };
 }
@@ -98,4 +123,42 @@ function illegalHistory(row: Row, history: HistoryEntry[]): string | undefined {
 	if (row.status === "FAILURE" && last?.status !== "FAILURE") return "FAILURE without its entry";
 	if (row.status !== "FAILURE" && last?.status === "FAILURE") return `${row.status} after a FAILURE entry`;
 	return undefined;
+}
+
+const FINAL = new Set<TaskState>(["SUCCESS", "FAILURE", "REVOKED"]);
+
+/**
+ * A chain runs a step only after every step before it succeeded; a chord's
+ * callback runs once every member is final, and receives their outcomes as
+ * they ended.
+ */
+function workflowViolations(id: string, flow: { kind: string; taskIds: string[] }, rows: Map<string, Row>): string[] {
+	const steps = flow.taskIds.map((taskId) => rows.get(taskId));
+	if (steps.some((s) => !s)) return [`workflow ${id}: a step is not recorded`];
+	const found = steps as Row[];
+	const out: string[] = [];
+	if (flow.kind === "chain") {
+		found.forEach((step, i) => {
+			const before = found.slice(0, i);
+			if (step.attempts > 0 && before.some((b) => b.status !== "SUCCESS"))
+				out.push(`chain ${id}: step ${i + 1} ran after a step that did not succeed`);
+			const previous = found[i - 1];
+			if (step.started_at !== null && previous && (previous.finished_at ?? Number.POSITIVE_INFINITY) > step.started_at) {
+				out.push(`chain ${id}: step ${i + 1} started before step ${i} finished`);
+			}
+		});
+	}
+	if (flow.kind === "chord") {
+		const members = found.slice(0, -1);
+		const callback = found.at(-1) as Row;
+		if (callback.attempts > 0 && members.some((m) => !FINAL.has(m.status)))
+			out.push(`chord ${id}: the callback ran before every member was final`);
+		if (callback.status === "SUCCESS") {
+			const results = (JSON.parse(callback.payload) as { results?: { task_id: string; status: string }[] }).results ?? [];
+			const given = results.map((r) => `${r.task_id} ${r.status}`).join(", ");
+			const ended = members.map((m) => `${m.id} ${m.status}`).join(", ");
+			if (given !== ended) out.push(`chord ${id}: the callback received [${given}], the members ended [${ended}]`);
+		}
+	}
+	return out;
 }

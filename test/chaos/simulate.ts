@@ -45,12 +45,27 @@ export async function simulate(options: ChaosOptions) {
 	const state = { dead: false, consuming: false };
 	let tick = 0;
 	const queued: QueuedMessage[] = [];
-	const observed: Observed = { accepted: new Map(), replays: [], sends: new Map(), explained: new Map(), apiErrors: [] };
+	const observed: Observed = {
+		accepted: new Map(),
+		replays: [],
+		sends: new Map(),
+		explained: new Map(),
+		apiErrors: [],
+		workflows: new Map(),
+		released: new Set(),
+		messages: new Map(),
+		due: new Map(),
+	};
+	// How far the quiescence below has moved D1's clock back: a message's
+	// "now" in the tasks' own time is Date.now() + clockShift.
+	let clockShift = 0;
 	const explain = (taskId: string, cause: string) => {
 		observed.explained.set(taskId, [...(observed.explained.get(taskId) ?? []), cause]);
 	};
 
 	const enqueueMessage = (body: unknown, delaySeconds = 0, queue = QUEUE) => {
+		const taskId = (body as { id?: string }).id ?? "";
+		observed.messages.set(taskId, [...(observed.messages.get(taskId) ?? []), Date.now() + clockShift + delaySeconds * 1000]);
 		queued.push({
 			id: crypto.randomUUID(),
 			body,
@@ -147,12 +162,26 @@ export async function simulate(options: ChaosOptions) {
 	const accept = (ids: string[], name: string) => {
 		for (const id of ids) observed.accepted.set(id, name);
 	};
+	const acceptWorkflow = (a: { status: number; json: Record<string, unknown> | null }, kind: string, names: string[]) => {
+		const ids = a.json?.task_ids;
+		const id = a.json?.workflow_id;
+		if (a.status !== 202 || !Array.isArray(ids) || typeof id !== "string") return;
+		ids.forEach((taskId, i) => {
+			accept([String(taskId)], names[i] ?? "workflow step");
+		});
+		observed.workflows.set(id, { kind, taskIds: ids.map(String) });
+	};
 	const email = () => ({ email: `user${Math.floor(random() * 1000)}@example.com`, subject: "Chaos", body: "Hello" });
 
 	async function request() {
 		const roll = random();
 		if (roll < 0.35) {
-			const delayed = random() < 0.1 ? { delay_seconds: 60 + Math.floor(random() * 3600) } : {};
+			// Some a minute to an hour ahead; some further than a queue can delay a message (12 to 36 hours).
+			const far = random() < 0.05;
+			const delayed =
+				far || random() < 0.1
+					? { delay_seconds: far ? 43_201 + Math.floor(random() * 86_400) : 60 + Math.floor(random() * 3600) }
+					: {};
 			const keyed = random() < 0.2 ? crypto.randomUUID() : undefined;
 			const body = { ...email(), ...delayed };
 			const headers: Record<string, string> = keyed ? { "Idempotency-Key": keyed } : {};
@@ -163,11 +192,40 @@ export async function simulate(options: ChaosOptions) {
 				const id = a.json?.task_id;
 				if (typeof id !== "string") continue;
 				if (a.status === 202) accept([id], "send_email");
+				if (a.status === 202 && far) {
+					observed.released.add(id);
+					observed.due.set(id, Date.now() + clockShift + (delayed.delay_seconds ?? 0) * 1000);
+				}
 				if (a.status === 200) observed.replays.push(id);
 			}
-		} else if (roll < 0.65) {
+		} else if (roll < 0.57) {
 			const a = await api("POST", `/process-user/${pick(userIds)}`);
 			if (a.status === 202 && typeof a.json?.task_id === "string") accept([a.json.task_id], "process_user_data");
+		} else if (roll < 0.61) {
+			// A chain: a user processed, then an email whose body is that result.
+			const a = await api("POST", "/workflows", {
+				chain: [
+					{ name: "process_user_data", input: { user_id: pick(userIds) } },
+					{ name: "send_email", input: { recipient: email().email, subject: "Chain" }, result_as: "body" },
+				],
+			});
+			acceptWorkflow(a, "chain", ["process_user_data", "send_email"]);
+		} else if (roll < 0.65) {
+			// A chord: users processed, then a report of their outcomes.
+			const ids = Array.from({ length: 2 + Math.floor(random() * 10) }, () => pick(userIds));
+			const a = await api("POST", "/process-users", {
+				user_ids: ids,
+				then: { name: "send_report", input: { to: email().email } },
+			});
+			acceptWorkflow(a, "chord", [...ids.map(() => "process_user_data"), "send_report"]);
+		} else if (roll < 0.68) {
+			// The outbox: a user and its welcome email in one transaction.
+			const a = await api("POST", "/users", { email: `chaos-${crypto.randomUUID()}@example.com`, welcome_email: true });
+			const id = a.json?.welcome_task_id;
+			if (a.status === 201 && typeof id === "string") {
+				accept([id], "send_email");
+				observed.released.add(id);
+			}
 		} else if (roll < 0.72) {
 			const ids = Array.from({ length: 2 + Math.floor(random() * 20) }, () => pick(userIds));
 			const a = await api("POST", "/process-users", { user_ids: ids });
@@ -240,7 +298,7 @@ export async function simulate(options: ChaosOptions) {
 			for (const m of batch)
 				if (faults.strike("duplicateLater", m.id)) queued.push({ ...m, id: crypto.randomUUID(), readyAt: tick + 3 });
 			const races = faults.strike("maintenanceRaces", `tick ${tick}`)
-				? [maintenance("*/5 * * * *"), maintenance("17 * * * *")]
+				? [maintenance("* * * * *"), maintenance("*/5 * * * *"), maintenance("17 * * * *")]
 				: [];
 			await Promise.all([deliver([...batch, ...extra], queue), ...races]);
 		}
@@ -257,7 +315,7 @@ export async function simulate(options: ChaosOptions) {
 	// come due, recovery's staleness passes), recovery runs, and every message
 	// is delivered, until every accepted task is final or nothing moves.
 	faults.rates = Object.fromEntries(Object.keys(faults.rates).map((k) => [k, 0])) as Rates;
-	for (let round = 0; round < 30; round++) {
+	for (let round = 0; round < 60; round++) {
 		const open = await env.DB.prepare(
 			"SELECT count(*) AS n FROM tasks WHERE status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED') AND id IN (SELECT value FROM json_each(?))",
 		)
@@ -270,7 +328,9 @@ export async function simulate(options: ChaosOptions) {
 			WHERE status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED')`,
 		).run();
 		tick += 100;
+		clockShift += 3_600_000;
 		vi.spyOn(real, "metrics").mockResolvedValue({ backlogCount: 0, backlogBytes: 0 });
+		await maintenance("* * * * *");
 		await maintenance("*/5 * * * *");
 		while (queued.length > 0) await step();
 	}
@@ -279,6 +339,8 @@ export async function simulate(options: ChaosOptions) {
 	return {
 		seed: options.seed,
 		tasks: observed.accepted.size,
+		workflows: observed.workflows.size,
+		released: observed.released.size,
 		...violations,
 		faults: faults.counts,
 		faultLog: faults.log,
