@@ -6,8 +6,8 @@
 // The consumer and the outbox call this at once; the release_due_tasks
 // built-in sweeps every minute for what they missed.
 import { MAX_DELAY_SECONDS } from "./limits";
-import { bytesOf, sendBatches } from "./queue";
 import { errorMessage } from "./log";
+import { bytesOf, sendBatches } from "./queue";
 import type { Runtime } from "./runtime";
 import { giveBack, type OwedFilter, takeOwed } from "./store/release";
 

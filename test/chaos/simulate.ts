@@ -215,6 +215,7 @@ export async function simulate(options: ChaosOptions) {
 			const ids = Array.from({ length: 2 + Math.floor(random() * 10) }, () => pick(userIds));
 			const a = await api("POST", "/process-users", {
 				user_ids: ids,
+				// biome-ignore lint/suspicious/noThenProperty: the API's field for a chord's callback
 				then: { name: "send_report", input: { to: email().email } },
 			});
 			acceptWorkflow(a, "chord", [...ids.map(() => "process_user_data"), "send_report"]);
