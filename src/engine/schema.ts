@@ -127,16 +127,21 @@ export const idempotencyKeys = sqliteTable(
  * the members that reached a final state, kept by a trigger in the same
  * transaction as the write that finished each (migrations/0010).
  */
-export const workflows = sqliteTable("workflows", {
-	id: text("id").primaryKey(),
-	kind: text("kind", { enum: WORKFLOW_KINDS }).notNull(),
-	/** Steps of a chain; members of a group or chord (its callback not counted). */
-	members: integer("members").notNull(),
-	done: integer("done").notNull().default(0),
-	/** A chord's callback task. */
-	callbackId: text("callback_id"),
-	createdAt: timestamp("created_at").notNull().default(now),
-});
+export const workflows = sqliteTable(
+	"workflows",
+	{
+		id: text("id").primaryKey(),
+		kind: text("kind", { enum: WORKFLOW_KINDS }).notNull(),
+		/** Steps of a chain; members of a group or chord (its callback not counted). */
+		members: integer("members").notNull(),
+		done: integer("done").notNull().default(0),
+		/** A chord's callback task. */
+		callbackId: text("callback_id"),
+		createdAt: timestamp("created_at").notNull().default(now),
+	},
+	// Result expiry deletes the oldest workflows whose steps have all expired.
+	(t) => [index("workflows_created_idx").on(t.createdAt)],
+);
 
 export type TaskRow = typeof tasks.$inferSelect;
 export type WorkflowRow = typeof workflows.$inferSelect;

@@ -10,6 +10,7 @@ import { createScopes } from "../../src/engine/engine";
 import type { Envelope } from "../../src/engine/envelope";
 import { owingWebhooks } from "../../src/engine/store/callbacks";
 import { expiredTaskIds } from "../../src/engine/store/maintenance";
+import { deleteExpiredWorkflows } from "../../src/engine/store/workflows";
 import { engineOptions } from "../../src/index";
 import { dailySummary } from "../../src/tasks/daily-summary";
 import { processPendingUsers } from "../../src/tasks/process-pending-users";
@@ -77,6 +78,30 @@ describe("expire_results", () => {
 		expect(await planOf(expiredTaskIds(engineDb(), new Date(), 500))).toEqual([
 			expect.stringContaining("USING INDEX tasks_finished_status_idx (finished_at<?)"),
 		]);
+	});
+
+	it("deletes a workflow once its steps have expired, not before", async () => {
+		const old = Date.now() - 8 * DAY;
+		const [gone, kept] = [crypto.randomUUID(), crypto.randomUUID()];
+		await env.DB.prepare(
+			"INSERT INTO workflows (id, kind, members, created_at) VALUES (?1, 'group', 1, ?3), (?2, 'group', 1, ?3)",
+		)
+			.bind(gone, kept, old)
+			.run();
+		// One old finished step that expires now, and one that is still waiting.
+		await env.DB.prepare(
+			`INSERT INTO tasks (id, name, payload, status, created_at, updated_at, finished_at, workflow_id, workflow_step)
+			VALUES (?1, 'daily_summary', '{}', 'SUCCESS', ?3, ?3, ?3, ?4, 0), (?2, 'daily_summary', '{}', 'PENDING', ?3, ?3, NULL, ?5, 0)`,
+		)
+			.bind(crypto.randomUUID(), crypto.randomUUID(), old, gone, kept)
+			.run();
+		const run = await testContext().tasks.apply(expireResults, {});
+		expect((run.result as { deleted_workflows: number }).deleted_workflows).toBeGreaterThanOrEqual(1);
+		const left = await env.DB.prepare("SELECT id FROM workflows WHERE id IN (?, ?)").bind(gone, kept).all<{ id: string }>();
+		expect(left.results.map((r) => r.id)).toEqual([kept]);
+		expect(await planOf(deleteExpiredWorkflows(engineDb(), new Date(), 10))).toContainEqual(
+			expect.stringContaining("USING INDEX workflows_created_idx (created_at<?)"),
+		);
 	});
 
 	it("finds tasks owing a webhook through their partial index alone", async () => {

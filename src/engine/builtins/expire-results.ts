@@ -7,6 +7,7 @@ import { defineTask } from "../define";
 import type { Runtime } from "../runtime";
 import { deleteExpiredKeys } from "../store/keys";
 import { deleteExpiredTasks } from "../store/maintenance";
+import { deleteExpiredWorkflows } from "../store/workflows";
 
 /** Runs `deleteChunk` until it deletes fewer than `size` rows or `max` chunks ran. */
 async function inChunks(size: number, max: number, deleteChunk: () => Promise<unknown[]>) {
@@ -33,10 +34,12 @@ export const expireResults = defineTask({
 		const cutoff = new Date(now.getTime() - rt.config.resultTtlSeconds * 1000);
 		const expiredTasks = await inChunks(chunk_size, max_chunks, () => deleteExpiredTasks(rt.db, cutoff, chunk_size));
 		const expiredKeys = await inChunks(chunk_size, max_chunks, () => deleteExpiredKeys(rt.db, now, chunk_size));
+		const expiredFlows = await inChunks(chunk_size, max_chunks, () => deleteExpiredWorkflows(rt.db, cutoff, chunk_size));
 		const result = {
 			deleted_tasks: expiredTasks.deleted,
 			deleted_idempotency_keys: expiredKeys.deleted,
-			backlog_left: expiredTasks.more || expiredKeys.more,
+			deleted_workflows: expiredFlows.deleted,
+			backlog_left: expiredTasks.more || expiredKeys.more || expiredFlows.more,
 		};
 		rt.log.info("results expired", result);
 		return result;

@@ -2,7 +2,7 @@
 // What moves a workflow on when a step finishes is the trigger in
 // migrations/0010_workflows.sql, so it happens in the transaction that
 // finished the step, whichever code wrote it.
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, lt, notExists, sql } from "drizzle-orm";
 import type { EngineDb } from "../db";
 import { type TaskRow, tasks, type WorkflowRow, workflows } from "../schema";
 import { sourcesOf } from "../states";
@@ -32,4 +32,23 @@ export async function revokeSteps(db: EngineDb, workflow: WorkflowRow, now: Date
 			.set({ status: "REVOKED", finishedAt: now, updatedAt: now, error: "revoked with its workflow", unsent: null })
 			.where(and(where, inArray(tasks.status, sourcesOf("REVOKED"))));
 	await db.batch([revoke(eq(tasks.id, workflow.callbackId ?? "")), revoke(eq(tasks.workflowId, workflow.id))]);
+}
+
+/**
+ * Deletes up to `limit` workflows created before `cutoff` whose steps have all
+ * expired (result expiry deletes steps as it deletes any task), oldest first.
+ */
+export function deleteExpiredWorkflows(db: EngineDb, cutoff: Date, limit: number) {
+	const expired = db
+		.select({ id: workflows.id })
+		.from(workflows)
+		.where(
+			and(
+				lt(workflows.createdAt, cutoff),
+				notExists(db.select({ one: sql`1` }).from(tasks).where(eq(tasks.workflowId, workflows.id))),
+			),
+		)
+		.orderBy(asc(workflows.createdAt))
+		.limit(limit);
+	return db.delete(workflows).where(inArray(workflows.id, expired)).returning({ id: workflows.id });
 }
