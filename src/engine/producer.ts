@@ -27,8 +27,9 @@ import type { TaskIds } from "./ids";
 import { MAX_DELAY_SECONDS, MAX_SCHEDULE_SECONDS } from "./limits";
 import { errorMessage, type Logger } from "./log";
 import { bytesOf, checkSizes, sendBatches } from "./queue";
+import { dropCallbacks } from "./store/callbacks";
 import { markSent, neverSent, recordWithKey, releaseKey } from "./store/keys";
-import { ENQUEUE_FAILED, failNow, insertPending, insertPendingMany, type NewTask } from "./store/tasks";
+import { ENQUEUE_FAILED, failNow, insertPending, insertPendingMany, type NewTask, revokeHeld } from "./store/tasks";
 import { checkCallbackUrl } from "./webhooks/hosts";
 
 export interface EnqueueOptions {
@@ -233,11 +234,21 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 				});
 				const error = `${ENQUEUE_FAILED}${errorMessage(err)}`;
 				const failed = unsent.map(({ id, name, payload }) => ({ id, name, payload, enqueuedAt: now, error }));
+				// With nothing on the queue the request did not happen: its held rows
+				// (a workflow's waiting steps, a chord's callback) go first, so that the
+				// failures below release nothing.
+				const held = sent.length === 0 ? rows.filter((row) => row.unsent).map((row) => row.id) : [];
 				const recordedFailure = await bestEffort(
 					log,
 					failed.map((t) => t.id),
 					async () => {
+						if (held.length > 0) await revokeHeld(db, held, now);
 						await failNow(db, failed, now);
+						// The client is told these were not enqueued: no webhook reports them.
+						await dropCallbacks(
+							db,
+							failed.map((t) => t.id),
+						);
 						// With nothing on the queue the key is released, as for one task, so
 						// the client can retry with it. Once some tasks are on the queue, a
 						// retry under the key must not send them again: the key stays, and
@@ -248,7 +259,7 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 				if (!recordedFailure) throw stateUnknown(rows.map((row) => row.id));
 				throw partlyEnqueued(
 					rows.map((row) => row.id),
-					new Set(unsent.map((row) => row.id)),
+					new Set([...unsent.map((row) => row.id), ...held]),
 				);
 			}
 		}
@@ -301,6 +312,7 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 				const error = `${ENQUEUE_FAILED}${errorMessage(err)}`;
 				const recordedFailure = await bestEffort(log, [row.id], async () => {
 					await failNow(db, [{ id: row.id, name: row.name, payload, enqueuedAt: now, error }], now);
+					await dropCallbacks(db, [row.id]);
 					if (key !== undefined) await releaseKey(db, key);
 				});
 				if (!recordedFailure) throw stateUnknown([row.id]);

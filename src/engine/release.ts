@@ -5,11 +5,13 @@
 // the delay left, so it runs to the second however far ahead it was set.
 // The consumer and the outbox call this at once; the release_due_tasks
 // built-in sweeps every minute for what they missed.
-import { MAX_DELAY_SECONDS } from "./limits";
+import type { Json } from "./define";
+import { MAX_DELAY_SECONDS, MAX_MESSAGE_BYTES } from "./limits";
 import { errorMessage } from "./log";
 import { bytesOf, sendBatches } from "./queue";
 import type { Runtime } from "./runtime";
 import { giveBack, type OwedFilter, takeOwed } from "./store/release";
+import { failNow } from "./store/tasks";
 
 /** How many one call sends at most: a sweep that finds more leaves them to the next. */
 export const RELEASE_LIMIT = 500;
@@ -22,18 +24,38 @@ export async function releaseDue(rt: Runtime, filter: Partial<OwedFilter> = {}):
 		...filter,
 	});
 	// A task revoked meanwhile is owed nothing: taking it only cleared its flag.
-	const messages = owed
+	const all = owed
 		.filter((task) => task.status === "PENDING")
 		.map((task) => ({
 			envelope: { id: task.id, name: task.name, input: task.payload },
 			delaySeconds: Math.max(0, Math.ceil((task.dueAt.getTime() - now.getTime()) / 1000)),
+			bytes: 0,
 		}));
+	for (const m of all) m.bytes = bytesOf(m.envelope);
+	// A step whose input grew past a message when what came before was filled
+	// in (a large result, a chord of many members) can never be sent: it fails,
+	// which ends its workflow, instead of blocking every sweep after it.
+	const tooLarge = all.filter((m) => m.bytes > MAX_MESSAGE_BYTES);
+	if (tooLarge.length > 0) {
+		await failNow(
+			rt.db,
+			tooLarge.map((m) => ({
+				id: m.envelope.id,
+				name: m.envelope.name,
+				payload: m.envelope.input as Json,
+				enqueuedAt: now,
+				error: `input too large for a queue message once filled in: ${m.bytes} bytes, at most ${MAX_MESSAGE_BYTES}`,
+			})),
+			now,
+		);
+	}
+	const messages = all.filter((m) => m.bytes <= MAX_MESSAGE_BYTES);
 	let sent = 0;
 	// Part by part (one sendBatch each), so that a refused part gives back
 	// only itself and what follows: nothing already on the queue is sent again.
 	for (const part of sendBatches(
 		messages,
-		messages.map((m) => bytesOf(m.envelope)),
+		messages.map((m) => m.bytes),
 	)) {
 		try {
 			await rt.producer.send(part, "tasks released");

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { recoverStuckTasks } from "../../src/engine/builtins/recover-stuck-tasks";
 import { releaseDueTasks } from "../../src/engine/builtins/release-due-tasks";
 import { takeOwed } from "../../src/engine/store/release";
+import { sendEmail } from "../../src/tasks/send-email";
 import { engineDb } from "../engine/harness";
 import { call, deliver, postJson, rowCounts, taskRow, testContext } from "./helpers";
 
@@ -134,9 +135,9 @@ describe("delays past the queue's 12 hours", () => {
 		expect(taken.map((t) => t.id)).toEqual([task_id]);
 		await release();
 		expect(sendsOf(sendBatch, task_id)).toEqual([]);
-		// Long past due with no message (and enqueued before anything the queue
-		// still holds): stuck-task recovery sends it, once.
-		await env.DB.prepare("UPDATE tasks SET created_at = 1 WHERE id = ?").bind(task_id).run();
+		// Long past due with no message, taken before anything the queue still
+		// holds was sent: stuck-task recovery sends it, once.
+		await env.DB.prepare("UPDATE tasks SET created_at = 1, updated_at = 1 WHERE id = ?").bind(task_id).run();
 		vi.setSystemTime(due + 3600_000);
 		await testContext().tasks.apply(recoverStuckTasks, {});
 		await testContext().tasks.apply(recoverStuckTasks, {});
@@ -160,5 +161,33 @@ describe("delays past the queue's 12 hours", () => {
 		// The refused call, and the one that went.
 		expect(sendsOf(sendBatch, task_id)).toHaveLength(2);
 		expect((await taskRow(task_id))?.unsent).toBeNull();
+	});
+
+	it("fails a released step whose input grew past a queue message, and sends the rest of the sweep", async () => {
+		const sendBatch = vi.spyOn(env.TASKS, "sendBatch");
+		const { taskIds } = await testContext().tasks.enqueueWorkflow(
+			{
+				chain: [
+					{ task: sendEmail, input: { recipient: "a@example.com", subject: "Hi", body: "x" } },
+					{ task: sendEmail, input: { recipient: "b@example.com", subject: "Hi" }, resultAs: "body" },
+				],
+			},
+			{ delaySeconds: 600 },
+		);
+		// As the trigger would release it after a 200 KB result.
+		await env.DB.prepare("UPDATE tasks SET due_at = ?, payload = json_set(payload, '$.body', ?) WHERE id = ?")
+			.bind(Date.now(), "x".repeat(200_000), taskIds[1])
+			.run();
+		const { task_id } = await (await postJson("/send-email", { ...email, delay_seconds: 2 * 86_400 })).json<{
+			task_id: string;
+		}>();
+		vi.useFakeTimers({ toFake: ["Date"] });
+		vi.setSystemTime(Date.now() + 2 * DAY);
+		await release();
+		expect(await taskRow(taskIds[1] ?? "")).toMatchObject({
+			status: "FAILURE",
+			error: expect.stringMatching(/^input too large/),
+		});
+		expect(sendsOf(sendBatch, task_id)).toHaveLength(1);
 	});
 });

@@ -75,9 +75,10 @@ describe("expire_results", () => {
 	});
 
 	it("finds expired tasks through the finished_at index, not by reading every finished task", async () => {
-		expect(await planOf(expiredTaskIds(engineDb(), new Date(), 500))).toEqual([
-			expect.stringContaining("USING INDEX tasks_finished_status_idx (finished_at<?)"),
-		]);
+		const plan = await planOf(expiredTaskIds(engineDb(), new Date(), 500));
+		expect(plan[0]).toContain("USING INDEX tasks_finished_status_idx (finished_at<?)");
+		// A workflow step's siblings are looked up by their index, not scanned.
+		expect(plan.slice(1).every((step) => !/^SCAN/.test(step) || step.includes("INDEX"))).toBe(true);
 	});
 
 	it("deletes a workflow once its steps have expired, not before", async () => {
@@ -102,6 +103,20 @@ describe("expire_results", () => {
 		expect(await planOf(deleteExpiredWorkflows(engineDb(), new Date(), 10))).toContainEqual(
 			expect.stringContaining("USING INDEX workflows_created_idx (created_at<?)"),
 		);
+	});
+
+	it("keeps a workflow's finished step while another step of it is unfinished", async () => {
+		const flow = crypto.randomUUID();
+		const [early, late] = [crypto.randomUUID(), crypto.randomUUID()];
+		const old = Date.now() - 8 * DAY;
+		await env.DB.prepare(
+			`INSERT INTO tasks (id, name, payload, status, created_at, updated_at, finished_at, workflow_id, workflow_step)
+			VALUES (?1, 'daily_summary', '{}', 'SUCCESS', ?3, ?3, ?3, ?4, 0), (?2, 'daily_summary', '{}', 'RETRY', ?3, ?3, NULL, ?4, 1)`,
+		)
+			.bind(early, late, old, flow)
+			.run();
+		await testContext().tasks.apply(expireResults, {});
+		expect(await taskRow(early)).toMatchObject({ status: "SUCCESS" });
 	});
 
 	it("finds tasks owing a webhook through their partial index alone", async () => {
@@ -129,6 +144,20 @@ describe("recover_stuck_tasks", () => {
 		vi.spyOn(env.TASKS, "metrics").mockResolvedValue({ backlogCount, backlogBytes: backlogCount * 200, oldestMessageTimestamp });
 	beforeEach(() => {
 		backlog(0);
+	});
+
+	it("leaves a task released from D1 behind a backlog alone: its message went out when it was released, not created", async () => {
+		const waiting = await recorded("send_email", email);
+		const [twoDaysAgo, anHourAgo, twentyMinutesAgo] = [Date.now() - 2 * DAY, Date.now() - 3600_000, Date.now() - 1200_000];
+		await env.DB.prepare("UPDATE tasks SET created_at = ?, due_at = ?, updated_at = ? WHERE id = ?")
+			.bind(twoDaysAgo, anHourAgo, twentyMinutesAgo, waiting.id)
+			.run();
+		// The queue still holds messages from 30 minutes ago: its own could be among them.
+		backlog(50, new Date(Date.now() - 1800_000));
+		await testContext().tasks.apply(recoverStuckTasks, {});
+		expect(await taskRow(waiting.id)).toMatchObject({ status: "PENDING", recoveries: 0 });
+		// Out of the next tests' way: they count what recovery re-sends.
+		await testContext().tasks.revoke(waiting.id);
 	});
 
 	it("redelivers a STARTED task whose lease expired and a lost PENDING task; each then completes exactly once", async () => {

@@ -172,11 +172,24 @@ describe("refusals", () => {
 		expect(() => parseEngineConfig({ ...base, WEBHOOK_ALLOWED_HOSTS: "hooks.example.com", WEBHOOK_SECRET: undefined })).toThrow(
 			/WEBHOOK_SECRET/,
 		);
-		expect(() => parseEngineConfig({ ...base, WEBHOOK_SECRET: "not-a-secret" })).toThrow(/WEBHOOK_SECRET/);
+		// Not whsec_; base64 that does not decode (33 characters); too short once decoded.
+		for (const secret of ["not-a-secret", `whsec_${"A".repeat(33)}`, `whsec_${btoa("x".repeat(16))}`]) {
+			expect(() => parseEngineConfig({ ...base, WEBHOOK_SECRET: secret }), secret).toThrow(/WEBHOOK_SECRET/);
+		}
 		expect(parseEngineConfig({ ...base, WEBHOOK_ALLOWED_HOSTS: " Hooks.Example.com, *.example.net " }).webhookHosts).toEqual([
 			"hooks.example.com",
 			"*.example.net",
 		]);
+	});
+
+	it("forgets the webhook of a task whose enqueue failed: the client was told it was never enqueued", async () => {
+		vi.spyOn(env.TASKS, "send").mockRejectedValueOnce(new Error("Queue send failed: overloaded"));
+		const res = await postJson("/send-email", { ...email, callback_url: hook().url });
+		expect(res.status).toBe(503);
+		const failed = await env.DB.prepare(
+			"SELECT callback_url FROM tasks WHERE error LIKE 'enqueue failed: %' ORDER BY created_at DESC LIMIT 1",
+		).first();
+		expect(failed).toEqual({ callback_url: null });
 	});
 
 	it("counts the webhook in the Idempotency-Key: another callback_url is another request", async () => {

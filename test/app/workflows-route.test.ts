@@ -135,6 +135,24 @@ describe("POST /workflows", () => {
 			error: { code: "validation_error", details: [{ path: "then.input.to", message: "must be an email address" }] },
 		});
 	});
+
+	it("revokes a chord's callback when none of its members reached the queue: a retry cannot run it twice", async () => {
+		const user = await createUser();
+		vi.spyOn(env.TASKS, "sendBatch").mockRejectedValueOnce(new Error("Queue send failed: overloaded"));
+		const res = await postJson("/workflows", {
+			group: [{ name: "process_user_data", input: { user_id: user.id } }],
+			// biome-ignore lint/suspicious/noThenProperty: the API's field for a chord's callback
+			then: { name: "send_report", input: { to: "ops@example.com" } },
+		});
+		expect(res.status).toBe(503);
+		const { error } = await res.json<{ error: { details: { enqueued: unknown[]; not_enqueued: { task_id: string }[] } } }>();
+		expect(error.details.enqueued).toEqual([]);
+		const [member, callback] = error.details.not_enqueued.map((e) => e.task_id);
+		expect(await taskRow(member ?? "")).toMatchObject({ status: "FAILURE" });
+		expect(await taskRow(callback ?? "")).toMatchObject({ status: "REVOKED", error: "revoked: its request was not enqueued" });
+		await testContext().tasks.apply(releaseDueTasks, {});
+		expect((await taskRow(callback ?? ""))?.attempts).toBe(0);
+	});
 });
 
 describe("GET and DELETE /workflows/:id", () => {

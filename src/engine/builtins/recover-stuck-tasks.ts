@@ -27,8 +27,8 @@ const LEASE_EXPIRED = "the lease expired; redelivered by recovery";
 const WEBHOOK_GRACE_SECONDS = 60;
 
 /**
- * Tasks recorded before this instant cannot still be waiting on the queue: it
- * holds nothing that old. A task's row is written before its message is sent
+ * A task whose message was sent before this instant cannot still be waiting on
+ * the queue: it holds nothing that old (store/maintenance.ts reads when that was). A task's row is written before its message is sent
  * (keyed, delayed and bulk enqueues), so the oldest message can be a little
  * younger than its own row: the bound allows the longest a send takes.
  * Undefined when the queue is empty.
@@ -85,17 +85,25 @@ export const recoverStuckTasks = defineTask({
 
 		// If the send fails, the moved tasks are RETRY or PENDING without a
 		// message; a later run finds them stale and sends them again.
-		await rt.producer.send(
-			resend.map((task) => ({ envelope: { id: task.id, name: task.name, input: task.payload } })),
-			"tasks redelivered",
-		);
+		const resent = rt.producer
+			.send(
+				resend.map((task) => ({ envelope: { id: task.id, name: task.name, input: task.payload } })),
+				"tasks redelivered",
+			)
+			.then(
+				() => undefined,
+				(err: unknown) => err,
+			);
 		// Webhooks nothing dispatched when their task finished: a crash in
 		// between, a dead letter, a poison message, a failure recorded above.
+		// Dispatched even when the re-send above failed; that failure is still the run's.
 		const owing = await owingWebhooks(rt.db, new Date(now.getTime() - WEBHOOK_GRACE_SECONDS * 1000), limit);
 		const webhooks = await dispatchWebhooks(
 			rt,
 			owing.map((task) => task.id),
 		);
+		const resendFailure = await resent;
+		if (resendFailure !== undefined) throw resendFailure;
 		const result = { redelivered: resend.length, failed, ids: resend.map((t) => t.id), webhooks_dispatched: webhooks };
 		rt.log.info("stuck tasks recovered", result);
 		return result;

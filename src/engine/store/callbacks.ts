@@ -7,6 +7,7 @@ import { and, isNotNull, isNull, lt } from "drizzle-orm";
 import type { EngineDb } from "../db";
 import { tasks } from "../schema";
 import { FINAL_STATES } from "../states";
+import { idIn } from "./tasks";
 
 const FINAL = FINAL_STATES.map((s) => `'${s}'`).join(", ");
 const OWES = (t: string) => `${t}.callback_url IS NOT NULL AND ${t}.callback_task_id IS NULL AND ${t}.status IN (${FINAL})`;
@@ -57,4 +58,10 @@ export function owingWebhooks(db: EngineDb, before: Date, limit: number) {
 		.where(and(isNotNull(tasks.callbackUrl), isNull(tasks.callbackTaskId), lt(tasks.finishedAt, before)))
 		.orderBy(tasks.finishedAt)
 		.limit(limit);
+}
+
+/** Forgets the webhooks of tasks whose enqueue failed: the client was told they were never enqueued. */
+export async function dropCallbacks(db: EngineDb, ids: readonly string[]): Promise<void> {
+	if (ids.length === 0) return;
+	await db.update(tasks).set({ callbackUrl: null }).where(idIn(ids));
 }

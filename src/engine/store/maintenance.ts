@@ -17,7 +17,16 @@ export function expiredTaskIds(db: EngineDb, cutoff: Date, limit: number) {
 	return db
 		.select({ id: tasks.id })
 		.from(tasks)
-		.where(and(lt(tasks.finishedAt, cutoff), inArray(sql`+${tasks.status}`, [...FINAL_STATES])))
+		.where(
+			and(
+				lt(tasks.finishedAt, cutoff),
+				inArray(sql`+${tasks.status}`, [...FINAL_STATES]),
+				// A workflow's step waits for its workflow: a chord still running must
+				// find every member's outcome, however long ago one finished.
+				sql`(${tasks.workflowId} IS NULL OR NOT EXISTS (SELECT 1 FROM tasks AS sibling
+					WHERE sibling.workflow_id = ${tasks.workflowId} AND sibling.status NOT IN ('SUCCESS', 'FAILURE', 'REVOKED')))`,
+			),
+		)
 		.orderBy(tasks.finishedAt)
 		.limit(limit);
 }
@@ -44,7 +53,13 @@ export interface StuckQuery {
  * RETRY long past due and untouched, whose message the queue cannot still hold.
  */
 export function findStuck(db: EngineDb, q: StuckQuery): Promise<TaskRow[]> {
-	const notOnQueue = q.queueHoldsSince ? lt(tasks.createdAt, q.queueHoldsSince) : undefined;
+	const since = q.queueHoldsSince;
+	// When the task's message was last sent: a PENDING row's updated_at (its
+	// enqueue, its release from D1, or recovery's last re-send; a workflow step
+	// or a far-off task is sent long after it was created); for RETRY, its
+	// creation, as the queue keeps a retried message's first timestamp.
+	const pendingNotOnQueue = since ? lt(tasks.updatedAt, since) : undefined;
+	const retryNotOnQueue = since ? lt(tasks.createdAt, since) : undefined;
 	return db
 		.select()
 		.from(tasks)
@@ -57,9 +72,9 @@ export function findStuck(db: EngineDb, q: StuckQuery): Promise<TaskRow[]> {
 					lt(tasks.dueAt, q.stale),
 					lt(tasks.updatedAt, q.stale),
 					isNull(tasks.unsent),
-					notOnQueue,
+					pendingNotOnQueue,
 				),
-				and(eq(tasks.status, "RETRY"), lt(tasks.nextAttemptAt, q.stale), lt(tasks.updatedAt, q.stale), notOnQueue),
+				and(eq(tasks.status, "RETRY"), lt(tasks.nextAttemptAt, q.stale), lt(tasks.updatedAt, q.stale), retryNotOnQueue),
 			),
 		)
 		.limit(q.limit);

@@ -93,6 +93,17 @@ export function markFailure(db: EngineDb, id: string, error: string, now = new D
 	);
 }
 
+/** Revokes tasks recorded but never sent (a request whose send failed): nothing will run them. */
+export async function revokeHeld(db: EngineDb, ids: readonly string[], now: Date): Promise<void> {
+	await db
+		.update(tasks)
+		.set({ status: "REVOKED", finishedAt: now, updatedAt: now, error: "revoked: its request was not enqueued", unsent: null })
+		.where(and(idIn(ids), eq(tasks.status, "PENDING")));
+}
+
+/** `tasks.id` in `ids`, however many: one JSON parameter, within D1's limit of 100 bound parameters. */
+export const idIn = (ids: readonly string[]) => sql`${tasks.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
+
 /** Revokes a task that has not started: the consumer will ack its message without running it, and none is owed any more. */
 export function revoke(db: EngineDb, id: string, now = new Date()) {
 	return first(transition(db, id, "REVOKED", { finishedAt: now, nextAttemptAt: null, error: "revoked", unsent: null }, now));
