@@ -4,7 +4,6 @@
 import type { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "./app-env";
-import { docsPage } from "./docs-page";
 import { enqueueRateLimit } from "./middleware";
 import { defineRoute, openApiDocument, type RouteConfig } from "./openapi-router";
 import { errorResponse } from "./schemas";
@@ -68,5 +67,5 @@ export function serveDocs(app: Hono<AppEnv>): void {
 		);
 		return c.json(document);
 	});
-	app.get("/docs", docsPage);
+	// /docs is a static asset (src/static/docs.html), served before the Worker runs.
 }

@@ -1,4 +1,5 @@
 // The published API description is complete, and real responses match it.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { createApp } from "../../src/app";
@@ -78,13 +79,14 @@ describe("OpenAPI", () => {
 		expect(doc.paths["/users"]?.post?.responses["413"]).toBeDefined();
 	});
 
-	it("serves interactive docs at /docs", async () => {
-		const res = await call("/docs", { headers: { Authorization: "" } });
+	it("serves interactive docs at /docs, as a static asset that reads /openapi.json", async () => {
+		const res = await env.ASSETS.fetch("https://edge-tasks.test/docs");
 		expect(res.headers.get("content-type")).toContain("text/html");
 		const page = await res.text();
-		expect(page).toContain('createApiReference("#app", { url: "/openapi.json"');
 		// Scalar comes from its CDN at one pinned release, never "latest".
 		expect(page).toMatch(/"https:\/\/cdn\.jsdelivr\.net\/npm\/@scalar\/api-reference@\d+\.\d+\.\d+\/[\w/.-]+\.js"/);
+		const mount = await (await env.ASSETS.fetch("https://edge-tasks.test/docs.js")).text();
+		expect(mount).toContain('createApiReference("#app", { url: "/openapi.json"');
 	});
 
 	it("real responses match their documented schemas", async () => {
