@@ -67,5 +67,12 @@ export function serveDocs(app: Hono<AppEnv>): void {
 		);
 		return c.json(document);
 	});
-	// /docs is a static asset (src/static/docs.html), served before the Worker runs.
+	// /docs is a static asset (src/static/docs.html), served before the Worker
+	// runs. Only another method reaches the Worker (405, from this route), or a
+	// request that did not pass the asset router, which gets the same file.
+	app.get("/docs", async (c) => {
+		const page = await c.env.ASSETS.fetch(new Request(c.req.url, { headers: c.req.raw.headers }));
+		// A copy: the asset's headers are immutable, and middleware adds its own.
+		return new Response(page.body, page);
+	});
 }
