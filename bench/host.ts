@@ -34,10 +34,12 @@ export interface HostOptions {
 	consumer?: { maxBatchTimeout?: number; maxBatchSize?: number };
 	/** Extra vars for the Worker (bench/worker/entry.ts reads BENCH_*). */
 	vars?: Record<string, string>;
+	/** Bundle with this environment's build settings (its `define`), e.g. "production"; the bindings stay development's. */
+	buildEnv?: string;
 }
 
 export async function startHost(entry: string, options: HostOptions = {}): Promise<Host> {
-	const script = bundle(entry);
+	const script = bundle(entry, options.buildEnv);
 	// The development environment's bindings, as wrangler.toml declares them,
 	// in the form wrangler itself hands to Miniflare.
 	const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));

@@ -1,8 +1,10 @@
-// npm run client: the typed client's types, from the API's own description.
+// npm run client: the published API description and the typed client's types.
 // Hosts the Worker (bench/host.ts: wrangler's bundle in Miniflare, on
-// loopback), reads /openapi.json into docs/openapi.json, and turns it into
-// examples/client/api.d.ts with openapi-typescript. With --check (CI), writes
-// nothing and exits 1 if either committed file is stale.
+// loopback), reads the description its routes build at /openapi.json into
+// src/static/openapi.published.json (what production serves at /openapi.json),
+// and turns it into examples/client/api.d.ts with openapi-typescript. With
+// --check (CI), writes nothing and exits 1 if either committed file is stale,
+// or if the production build does not serve the published file.
 //
 // openapi-typescript runs through npx with TypeScript 5 beside it: it drives
 // TypeScript's JavaScript API, which TypeScript 7 (this project's compiler)
@@ -15,7 +17,10 @@ import { ROOT, startHost } from "../../bench/host.ts";
 
 const OPENAPI_TYPESCRIPT = ["-y", "-p", "openapi-typescript@7.13.0", "-p", "typescript@5.9.3", "openapi-typescript"];
 const check = process.argv.includes("--check");
-const committed = { spec: path.join(ROOT, "docs/openapi.json"), types: path.join(ROOT, "examples/client/api.d.ts") };
+const committed = {
+	spec: path.join(ROOT, "src/static/openapi.published.json"),
+	types: path.join(ROOT, "examples/client/api.d.ts"),
+};
 const out = check ? mkdtempSync(path.join(tmpdir(), "edge-tasks-client-")) : undefined;
 const target = out ? { spec: path.join(out, "openapi.json"), types: path.join(out, "api.d.ts") } : committed;
 
@@ -39,7 +44,18 @@ if (check) {
 		);
 		process.exit(1);
 	}
-	console.log("client: docs/openapi.json and examples/client/api.d.ts are up to date");
+	// Production builds without the live document: its /openapi.json must be the published file.
+	const production = await startHost("src/index.ts", { buildEnv: "production" });
+	try {
+		const served = await (await fetch(new URL("/openapi.json", production.url))).text();
+		if (served !== readFileSync(committed.spec, "utf8")) {
+			console.error("the production build's /openapi.json is not src/static/openapi.published.json");
+			process.exit(1);
+		}
+	} finally {
+		await production.dispose();
+	}
+	console.log("client: the published description and examples/client/api.d.ts are up to date, and production serves the former");
 } else {
 	console.log(`client: wrote ${path.relative(ROOT, committed.spec)} and ${path.relative(ROOT, committed.types)}`);
 }

@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 description, generated from the same zod schemas that
 // validate requests, and the helpers that keep every protected route's
 // security and auth errors in it.
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "./app-env";
 import { enqueueRateLimit } from "./middleware";
@@ -40,7 +40,32 @@ export function enqueueRoute<R extends RouteConfig>(route: R) {
 	});
 }
 
+/** Replaced at build time (wrangler.toml's define): false in production. */
+declare const __LIVE_OPENAPI__: boolean;
+
+/** Where the published document is among the static assets. */
+export const PUBLISHED_OPENAPI = "/openapi.published.json";
+
+/** A static asset as this Worker's own answer (its headers are immutable; middleware adds its own). */
+async function asset(c: Context<AppEnv>, path: string): Promise<Response> {
+	const file = await c.env.ASSETS.fetch(new Request(new URL(path, c.req.url), { headers: c.req.raw.headers }));
+	return new Response(file.body, file);
+}
+
 export function serveDocs(app: Hono<AppEnv>): void {
+	if (!__LIVE_OPENAPI__) {
+		// Production: the document as published, the same one CI checks against the routes.
+		app.get("/openapi.json", (c) => asset(c, PUBLISHED_OPENAPI));
+	} else {
+		serveLiveDocument(app);
+	}
+	// /docs is a static asset (src/static/docs.html), served before the Worker
+	// runs. Only another method reaches the Worker (405, from this route), or a
+	// request that did not pass the asset router, which gets the same file.
+	app.get("/docs", (c) => asset(c, "/docs"));
+}
+
+function serveLiveDocument(app: Hono<AppEnv>): void {
 	let document: ReturnType<typeof openApiDocument> | undefined;
 	app.get("/openapi.json", (c) => {
 		// Built on first request, once every router module has registered its routes.
@@ -66,13 +91,5 @@ export function serveDocs(app: Hono<AppEnv>): void {
 			},
 		);
 		return c.json(document);
-	});
-	// /docs is a static asset (src/static/docs.html), served before the Worker
-	// runs. Only another method reaches the Worker (405, from this route), or a
-	// request that did not pass the asset router, which gets the same file.
-	app.get("/docs", async (c) => {
-		const page = await c.env.ASSETS.fetch(new Request(c.req.url, { headers: c.req.raw.headers }));
-		// A copy: the asset's headers are immutable, and middleware adds its own.
-		return new Response(page.body, page);
 	});
 }
