@@ -44,4 +44,4 @@ export type { Bucket, Overview, Range } from "./store/stats";
 export { RANGES } from "./store/stats";
 export { UNKNOWN_NAME } from "./store/tasks";
 export type { EnqueuedWorkflow, WorkflowBody, WorkflowOptions, WorkflowSpec, WorkflowStep } from "./workflows";
-export { MAX_CHAIN_STEPS, MAX_GROUP_MEMBERS } from "./workflows";
+export { MAX_CHAIN_STEPS, MAX_GROUP_MEMBERS, RESULT_AS_PATTERN } from "./workflows";

@@ -109,11 +109,18 @@ export interface Producer {
 		also?: BatchItem<"sqlite">[],
 	): Promise<EnqueuedMany>;
 	/** Sends messages for tasks already recorded (recovery, webhooks, release), in sendBatch-sized parts. */
-	send(messages: readonly { envelope: Envelope; delaySeconds?: number }[], event: string): Promise<void>;
+	send(messages: readonly OutgoingMessage[], event: string): Promise<void>;
 	/** Mints a task id (also used for workflow ids). */
 	mint(): Promise<string>;
 	/** The input checked by the task's schema, and the fields a schedule and webhook set on a row. */
 	rowOf(task: TaskRef, input: unknown, options: EnqueueManyOptions, now: Date, skip?: string): Promise<NewTask>;
+}
+
+/** A recorded task's message; `bytes`, when the caller has measured it already. */
+export interface OutgoingMessage {
+	envelope: Envelope;
+	delaySeconds?: number;
+	bytes?: number;
 }
 
 /** What an idempotency key's fingerprint covers: a name, and for mixed tasks every item's name and input. */
@@ -272,11 +279,11 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 		return { ids: rows.map((row) => row.id), replayed: false };
 	}
 
-	async function send(messages: readonly { envelope: Envelope; delaySeconds?: number }[], event: string) {
+	async function send(messages: readonly OutgoingMessage[], event: string) {
 		if (messages.length === 0) return;
 		for (const part of sendBatches(
 			messages,
-			messages.map((m) => bytesOf(m.envelope)),
+			messages.map((m) => m.bytes ?? bytesOf(m.envelope)),
 		)) {
 			await queue.sendBatch(part.map((m) => ({ body: m.envelope, contentType: "json", delaySeconds: m.delaySeconds ?? 0 })));
 		}

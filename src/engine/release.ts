@@ -26,12 +26,11 @@ export async function releaseDue(rt: Runtime, filter: Partial<OwedFilter> = {}):
 	// A task revoked meanwhile is owed nothing: taking it only cleared its flag.
 	const all = owed
 		.filter((task) => task.status === "PENDING")
-		.map((task) => ({
-			envelope: { id: task.id, name: task.name, input: task.payload },
-			delaySeconds: Math.max(0, Math.ceil((task.dueAt.getTime() - now.getTime()) / 1000)),
-			bytes: 0,
-		}));
-	for (const m of all) m.bytes = bytesOf(m.envelope);
+		.map((task) => {
+			const envelope = { id: task.id, name: task.name, input: task.payload };
+			const delaySeconds = Math.max(0, Math.ceil((task.dueAt.getTime() - now.getTime()) / 1000));
+			return { envelope, delaySeconds, bytes: bytesOf(envelope) };
+		});
 	// A step whose input grew past a message when what came before was filled
 	// in (a large result, a chord of many members) can never be sent: it fails,
 	// which ends its workflow, instead of blocking every sweep after it.

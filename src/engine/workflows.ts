@@ -45,7 +45,8 @@ export const MAX_CHAIN_STEPS = 100;
 export const MAX_GROUP_MEMBERS = 500;
 
 const CHORD_RESULTS = "results";
-const FIELD = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** What `result_as` may be: a plain field name, since it becomes a JSON path in SQL. */
+export const RESULT_AS_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 const invalid = (path: string, message: string) => new InvalidInputError(`${path} ${message}`, [{ path, message }]);
 
@@ -71,7 +72,7 @@ export async function enqueueWorkflow(rt: Runtime, spec: WorkflowSpec, options: 
 				throw invalid(`${path}.result_as`, "is for a chain step after the first, or a chord's callback");
 			}
 			// It becomes a JSON path in SQL: a plain field name only.
-			if (step.resultAs !== undefined && !FIELD.test(step.resultAs))
+			if (step.resultAs !== undefined && !RESULT_AS_PATTERN.test(step.resultAs))
 				throw invalid(`${path}.result_as`, "must be an input field name");
 			const resultAs = step.resultAs ?? (held && !chain ? CHORD_RESULTS : undefined);
 			const row = await rt.producer.rowOf(step.task, step.input, held ? {} : options, now, resultAs).catch((err: unknown) => {

@@ -9,6 +9,7 @@ import {
 	type EnqueuedWorkflow,
 	MAX_CHAIN_STEPS,
 	MAX_GROUP_MEMBERS,
+	RESULT_AS_PATTERN,
 	TASK_STATES,
 	type WorkflowSpec,
 	type WorkflowStep,
@@ -26,15 +27,11 @@ export const workflowStep = z
 			.record(z.string(), z.unknown())
 			.default({})
 			.meta({ example: { user_id: 1 } }),
-		result_as: z
-			.string()
-			.regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { error: "must be an input field name" })
-			.optional()
-			.meta({
-				description:
-					"The input field this step receives what came before in: for a chain step after the first, the previous step's result; for a chord's `then`, every member's outcome in order (default `results`)",
-				example: "results",
-			}),
+		result_as: z.string().regex(RESULT_AS_PATTERN, { error: "must be an input field name" }).optional().meta({
+			description:
+				"The input field this step receives what came before in: for a chain step after the first, the previous step's result; for a chord's `then`, every member's outcome in order (default `results`)",
+			example: "results",
+		}),
 	})
 	.strict()
 	.meta({ id: "WorkflowStep" });

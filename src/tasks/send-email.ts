@@ -12,9 +12,10 @@ export const emailSubject = z
 	.refine((s) => new TextEncoder().encode(s).length <= 998, { error: "must be at most 998 bytes in UTF-8" });
 // Within a queue message (128 KB) whatever the script: 50,000 characters of
 // CJK text are about 150 KB of UTF-8.
+export const MAX_EMAIL_BODY_CHARS = 50_000;
 export const emailBody = z
 	.string()
-	.max(50_000)
+	.max(MAX_EMAIL_BODY_CHARS)
 	.refine((s) => new TextEncoder().encode(s).length <= 100_000, { error: "must be at most 100,000 bytes in UTF-8" });
 
 export const sendEmail = defineTask({

@@ -6,7 +6,7 @@
 import * as z from "zod";
 import { MAX_GROUP_MEMBERS } from "../engine";
 import { defineTask } from "./define";
-import { emailAddress, emailSubject } from "./send-email";
+import { emailAddress, emailSubject, MAX_EMAIL_BODY_CHARS } from "./send-email";
 
 const outcome = z.object({
 	task_id: z.string(),
@@ -33,7 +33,7 @@ export const sendReport = defineTask({
 	async run(ctx, { to, subject, results }, task) {
 		const succeeded = results.filter((o) => o.status === "SUCCESS").length;
 		const summary = `${succeeded} of ${results.length} tasks succeeded.`;
-		const body = [summary, "", ...results.map(line)].join("\n").slice(0, 50_000);
+		const body = [summary, "", ...results.map(line)].join("\n").slice(0, MAX_EMAIL_BODY_CHARS);
 		await task.once("email", async () => {
 			const sent = await ctx.mailer.send({
 				to,

@@ -31,7 +31,8 @@ export async function revokeSteps(db: EngineDb, workflow: WorkflowRow, now: Date
 			.update(tasks)
 			.set({ status: "REVOKED", finishedAt: now, updatedAt: now, error: "revoked with its workflow", unsent: null })
 			.where(and(where, inArray(tasks.status, sourcesOf("REVOKED"))));
-	await db.batch([revoke(eq(tasks.id, workflow.callbackId ?? "")), revoke(eq(tasks.workflowId, workflow.id))]);
+	const steps = revoke(eq(tasks.workflowId, workflow.id));
+	await (workflow.callbackId ? db.batch([revoke(eq(tasks.id, workflow.callbackId)), steps]) : steps);
 }
 
 /**
