@@ -8,17 +8,12 @@ import { releaseDueTasks } from "../../src/engine/builtins/release-due-tasks";
 import { takeOwed } from "../../src/engine/store/release";
 import { sendEmail } from "../../src/tasks/send-email";
 import { engineDb } from "../engine/harness";
-import { call, deliver, postJson, rowCounts, taskRow, testContext } from "./helpers";
+import { call, deliver, postJson, rowCounts, sentFor, taskRow, testContext } from "./helpers";
 
 afterEach(() => {
 	vi.restoreAllMocks();
 	vi.useRealTimers();
 });
-
-/** Messages handed to the queue for task `id`, with their delays. */
-function sendsOf(spy: { mock: { calls: [Iterable<MessageSendRequest<unknown>>, ...unknown[]][] } }, id: string) {
-	return spy.mock.calls.flatMap(([messages]) => [...messages]).filter((m) => (m.body as { id: string }).id === id);
-}
 
 const release = () => testContext().tasks.apply(releaseDueTasks, {});
 
@@ -92,14 +87,14 @@ describe("delays past the queue's 12 hours", () => {
 
 		// A sweep while it is more than 12 hours away sends nothing.
 		await release();
-		expect(sendsOf(sendBatch, task_id)).toEqual([]);
+		expect(sentFor(sendBatch, task_id)).toEqual([]);
 
 		// 30 s before it is due (a controlled clock), it goes with a 30 s delay; a second sweep, or two at once, send nothing more.
 		vi.useFakeTimers({ toFake: ["Date"] });
 		vi.setSystemTime(due - 30_000);
 		await Promise.all([release(), release()]);
 		await release();
-		const sent = sendsOf(sendBatch, task_id);
+		const sent = sentFor(sendBatch, task_id);
 		expect(sent).toHaveLength(1);
 		expect(sent[0]?.delaySeconds).toBe(30);
 		vi.useRealTimers();
@@ -118,7 +113,7 @@ describe("delays past the queue's 12 hours", () => {
 		vi.useFakeTimers({ toFake: ["Date"] });
 		vi.setSystemTime(Date.now() + 31 * DAY);
 		await release();
-		expect(sendsOf(sendBatch, task_id)).toEqual([]);
+		expect(sentFor(sendBatch, task_id)).toEqual([]);
 		expect((await taskRow(task_id))?.status).toBe("REVOKED");
 	});
 
@@ -134,7 +129,7 @@ describe("delays past the queue's 12 hours", () => {
 		const taken = await takeOwed(engineDb(), new Date(due), new Date(), { ids: [task_id], limit: 10 });
 		expect(taken.map((t) => t.id)).toEqual([task_id]);
 		await release();
-		expect(sendsOf(sendBatch, task_id)).toEqual([]);
+		expect(sentFor(sendBatch, task_id)).toEqual([]);
 		// Long past due with no message, taken before anything the queue still
 		// holds was sent: stuck-task recovery sends it, once.
 		await env.DB.prepare("UPDATE tasks SET created_at = 1, updated_at = 1 WHERE id = ?").bind(task_id).run();
@@ -142,7 +137,7 @@ describe("delays past the queue's 12 hours", () => {
 		await testContext().tasks.apply(recoverStuckTasks, {});
 		await testContext().tasks.apply(recoverStuckTasks, {});
 		await release();
-		expect(sendsOf(sendBatch, task_id)).toHaveLength(1);
+		expect(sentFor(sendBatch, task_id)).toHaveLength(1);
 	});
 
 	it("is given back when the queue refuses the send, and sent by the sweep's retry, once", async () => {
@@ -159,7 +154,7 @@ describe("delays past the queue's 12 hours", () => {
 		expect(sweep.history[0]?.error).toBe("Queue send failed: overloaded");
 		await release();
 		// The refused call, and the one that went.
-		expect(sendsOf(sendBatch, task_id)).toHaveLength(2);
+		expect(sentFor(sendBatch, task_id)).toHaveLength(2);
 		expect((await taskRow(task_id))?.unsent).toBeNull();
 	});
 
@@ -188,6 +183,6 @@ describe("delays past the queue's 12 hours", () => {
 			status: "FAILURE",
 			error: expect.stringMatching(/^input too large/),
 		});
-		expect(sendsOf(sendBatch, task_id)).toHaveLength(1);
+		expect(sentFor(sendBatch, task_id)).toHaveLength(1);
 	});
 });

@@ -91,3 +91,8 @@ export function rawMime(message: unknown): string {
 export function deliver(bodies: unknown[], options: { queue?: string; attempts?: number; env?: Env } = {}) {
 	return deliverBatch((batch) => worker.queue(batch, options.env ?? env), options.queue ?? "edge-tasks-dev", bodies, options);
 }
+
+/** The messages a spied sendBatch handed to the queue for task `id`, in order. */
+export function sentFor(spy: { mock: { calls: [Iterable<MessageSendRequest<unknown>>, ...unknown[]][] } }, id: string) {
+	return spy.mock.calls.flatMap(([messages]) => [...messages]).filter((m) => (m.body as { id?: string }).id === id);
+}

@@ -5,7 +5,18 @@ import { env } from "cloudflare:workers";
 import PostalMime from "postal-mime";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { releaseDueTasks } from "../../src/engine/builtins/release-due-tasks";
-import { call, createUser, failD1When, postJson, rawMime, rowCounts, taskRow, testContext, waitForFinal } from "./helpers";
+import {
+	call,
+	createUser,
+	failD1When,
+	postJson,
+	rawMime,
+	rowCounts,
+	sentFor,
+	taskRow,
+	testContext,
+	waitForFinal,
+} from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -241,11 +252,8 @@ describe("POST /users with welcome_email (the outbox)", () => {
 		await release();
 		await release();
 		expect(await waitForFinal(welcome_task_id)).toMatchObject({ status: "SUCCESS", attempts: 1 });
-		const sent = sendBatch.mock.calls
-			.flatMap(([messages]) => [...messages])
-			.filter((m) => (m.body as { id: string }).id === welcome_task_id);
 		// The refused call, and the one that went.
-		expect(sent).toHaveLength(2);
+		expect(sentFor(sendBatch, welcome_task_id)).toHaveLength(2);
 	});
 
 	it("sends exactly one message when the Worker dies between the commit and the send", async () => {
@@ -262,14 +270,9 @@ describe("POST /users with welcome_email (the outbox)", () => {
 		await Promise.all([release(), release()]);
 		await release();
 		expect(await waitForFinal(prepared.id)).toMatchObject({ status: "SUCCESS", attempts: 1 });
-		const sent = sendBatch.mock.calls
-			.flatMap(([messages]) => [...messages])
-			.filter((m) => (m.body as { id: string }).id === prepared.id);
-		expect(sent).toHaveLength(1);
+		expect(sentFor(sendBatch, prepared.id)).toHaveLength(1);
 		// A late send() from a Worker that did survive sends nothing more.
 		await prepared.send();
-		expect(
-			sendBatch.mock.calls.flatMap(([m]) => [...m]).filter((m) => (m.body as { id: string }).id === prepared.id),
-		).toHaveLength(1);
+		expect(sentFor(sendBatch, prepared.id)).toHaveLength(1);
 	});
 });

@@ -7,7 +7,7 @@ import { PermanentError, type WorkflowBody } from "../../src/engine";
 import { processUserData } from "../../src/tasks/process-user-data";
 import { sendEmail } from "../../src/tasks/send-email";
 import { sendReport } from "../../src/tasks/send-report";
-import { createUser, deliver, failD1When, taskRow, testContext } from "./helpers";
+import { createUser, deliver, failD1When, sentFor, taskRow, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -155,10 +155,7 @@ describe("chord", () => {
 		expect(body.status).toBe("SUCCESS");
 		const callback = await taskRow(taskIds[2] ?? "");
 		expect(callback).toMatchObject({ status: "SUCCESS", attempts: 1 });
-		const callbackSends = send.mock.calls
-			.flatMap(([messages]) => [...messages])
-			.filter((m) => (m.body as { id: string }).id === taskIds[2]);
-		expect(callbackSends).toHaveLength(1);
+		expect(sentFor(send, taskIds[2] ?? "")).toHaveLength(1);
 	});
 });
 
