@@ -2,6 +2,7 @@
 // the RPC entrypoint answer, and the body a completion webhook posts. One
 // shape for every way out, so a receiver parses a webhook as it parses a read.
 import type { Json } from "./define";
+import type { WaitReason } from "./flow/admit";
 import type { TaskRow } from "./schema";
 import type { TaskState } from "./states";
 import { UNKNOWN_NAME } from "./store/tasks";
@@ -26,6 +27,8 @@ export interface TaskBody {
 	callback_task_id: string | null;
 	/** The workflow (GET /workflows/{id}) this task is a step of. */
 	workflow_id: string | null;
+	/** While PENDING or RETRY: the flow limit its last delivery waited for (due_at or next_attempt_at: until when). */
+	waiting: WaitReason | null;
 	history: {
 		attempt: number;
 		at: string;
@@ -52,6 +55,7 @@ export function taskBody(row: TaskRow): TaskBody {
 		callback_url: row.callbackUrl,
 		callback_task_id: row.callbackTaskId,
 		workflow_id: row.workflowId,
+		waiting: row.status === "PENDING" || row.status === "RETRY" ? ((row.waiting as WaitReason | null) ?? null) : null,
 		history: row.history.map((entry) => ({
 			attempt: entry.attempt,
 			at: new Date(entry.at).toISOString(),

@@ -18,11 +18,15 @@ export async function consumeBatch<Ctx>(batch: MessageBatch<unknown>, scope: Sco
 			scope,
 			batch.messages.map((message) => ({ body: message.body, enqueuedAt: message.timestamp })),
 		);
+		const resend: { message: Message<unknown>; delaySeconds: number }[] = [];
 		batch.messages.forEach((message, i) => {
 			const decision = decisions[i];
 			if (!decision || decision.ack) message.ack();
-			else message.retry({ delaySeconds: decision.delaySeconds });
+			else if (decision.outcome === "waiting" && message.attempts >= RESEND_WAITING_AFTER) {
+				resend.push({ message, delaySeconds: decision.delaySeconds });
+			} else message.retry({ delaySeconds: decision.delaySeconds });
 		});
+		if (resend.length > 0) await resendWaiting(rt, resend);
 	} catch (err) {
 		// Not a task failing (that is recorded) but the machinery: D1
 		// unreachable, say. Nothing was decided, so the queue delivers the batch
@@ -37,6 +41,25 @@ export async function consumeBatch<Ctx>(batch: MessageBatch<unknown>, scope: Sco
 			});
 			message.retry({ delaySeconds });
 		}
+	}
+}
+
+// A wait for a flow limit is not a failure, but every retry of a message counts
+// towards the queue's max_retries (3 unless configured), past which it is
+// dead-lettered. A message that has waited this often goes back to the queue
+// as a fresh copy instead, with its count at zero.
+const RESEND_WAITING_AFTER = 3;
+
+async function resendWaiting(rt: Runtime, waiting: { message: Message<unknown>; delaySeconds: number }[]): Promise<void> {
+	try {
+		await rt.producer.send(
+			waiting.map(({ message, delaySeconds }) => ({ envelope: envelopeSchema.parse(message.body), delaySeconds })),
+			"waiting tasks sent again",
+		);
+		for (const { message } of waiting) message.ack();
+	} catch (err) {
+		rt.log.warn("could not send waiting tasks again; their messages are retried", { error: errorMessage(err) });
+		for (const { message, delaySeconds } of waiting) message.retry({ delaySeconds });
 	}
 }
 

@@ -34,10 +34,48 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ maxRetries: 3, baseDelaySeconds: 10, maxDelaySeconds: 600 });
 
+/**
+ * At most `limit` runs start in any `periodSeconds`, counted across every
+ * consumer (a Durable Object per key keeps the window): per key when `key` is
+ * given, for the whole task otherwise. A run over the limit waits, its
+ * message delayed until its place in a later window; it uses up no retry.
+ */
+export interface RateLimit<Ctx = never, I = unknown> {
+	/** A number, or read from the batch's context (a configured value). */
+	limit: number | ((ctx: Ctx) => number);
+	periodSeconds: number;
+	key?(input: I): string;
+}
+
+/** At most `limit` runs with the same key at once, across every consumer; a run's slot is its lease. */
+export interface ConcurrencyLimit<I = unknown> {
+	limit: number;
+	key?(input: I): string;
+}
+
+/**
+ * Enqueues with the same key within `seconds` of each other collapse into one
+ * run of the latest input, `seconds` after the last enqueue; the tasks it
+ * replaced end REVOKED, naming it.
+ */
+export interface Debounce<I = unknown> {
+	seconds: number;
+	key?(input: I): string;
+}
+
+/** The flow-control options a task may set (see docs/flow-control.md). */
+export interface FlowOptions<Ctx, I> {
+	rateLimit?: RateLimit<Ctx, I>;
+	concurrencyLimit?: ConcurrencyLimit<I>;
+	debounce?: Debounce<I>;
+}
+
 /** What the producer needs of a task: its name and its input's schema. */
 export interface TaskRef<S extends z.ZodType = z.ZodType> {
 	readonly name: string;
 	readonly input: S;
+	/** Set on a debounced task: the producer collapses its enqueues. */
+	readonly debounce?: Debounce<z.output<S>> | undefined;
 }
 
 /** One task of a batch handed to runBatch. */
@@ -69,16 +107,20 @@ export interface TaskDefinition<
 	readonly concurrency: number;
 	/** True when the task is written per batch (runBatch): one run covers the batch. */
 	readonly perBatch: boolean;
+	readonly rateLimit?: RateLimit<Ctx, z.output<S>> | undefined;
+	readonly concurrencyLimit?: ConcurrencyLimit<z.output<S>> | undefined;
+	readonly debounce?: Debounce<z.output<S>> | undefined;
 	run(ctx: Ctx, input: z.output<S>, task: TaskInfo): Promise<R>;
 	/** All of a batch's tasks of this kind at once (by default, run() for each, `concurrency` at a time). */
 	runBatch(ctx: Ctx, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>;
 }
 
-interface CommonOptions<S extends z.ZodType, N extends string> {
+interface CommonOptions<Ctx, S extends z.ZodType, N extends string> extends FlowOptions<Ctx, z.output<S>> {
 	name: N;
 	input: S;
 	retry?: Partial<RetryPolicy>;
 	timeoutSeconds?: number;
+	/** How many of one batch's runs of this task run at once, in that invocation (not a global limit: see concurrencyLimit). */
 	concurrency?: number;
 }
 
@@ -86,7 +128,7 @@ interface CommonOptions<S extends z.ZodType, N extends string> {
  * A task is written per item (run) or per batch (runBatch), for work that one
  * statement can do for a whole batch; the other is derived.
  */
-export type TaskOptions<Ctx, S extends z.ZodType, R extends Json, N extends string = string> = CommonOptions<S, N> &
+export type TaskOptions<Ctx, S extends z.ZodType, R extends Json, N extends string = string> = CommonOptions<Ctx, S, N> &
 	(
 		| { run(ctx: Ctx, input: z.output<S>, task: TaskInfo): Promise<R>; runBatch?: never }
 		| { runBatch(ctx: Ctx, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>; run?: never }
@@ -124,8 +166,18 @@ export function defineTask<Ctx, S extends z.ZodType, R extends Json, N extends s
 	if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
 		throw new Error(`task ${options.name}: concurrency must be a positive integer`);
 	}
-	const { run, runBatch } = options;
-	const common = { name: options.name, input: options.input, retry: Object.freeze(retry), timeoutSeconds, concurrency };
+	checkFlow(options);
+	const { run, runBatch, rateLimit, concurrencyLimit, debounce } = options;
+	const common = {
+		name: options.name,
+		input: options.input,
+		retry: Object.freeze(retry),
+		timeoutSeconds,
+		concurrency,
+		rateLimit,
+		concurrencyLimit,
+		debounce,
+	};
 	if (runBatch) {
 		return Object.freeze({
 			...common,
@@ -147,6 +199,25 @@ export function defineTask<Ctx, S extends z.ZodType, R extends Json, N extends s
 				withTimeout(run(ctx, item.input, item.task), timeoutSeconds),
 			),
 	});
+}
+
+const positiveInt = (n: unknown, max = Number.MAX_SAFE_INTEGER) =>
+	typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= max;
+
+function checkFlow<Ctx, I>(options: FlowOptions<Ctx, I> & { name: string }): void {
+	const { name, rateLimit, concurrencyLimit, debounce } = options;
+	if (
+		rateLimit &&
+		!(positiveInt(rateLimit.periodSeconds, 86_400) && (typeof rateLimit.limit === "function" || positiveInt(rateLimit.limit)))
+	) {
+		throw new Error(`task ${name}: rateLimit needs a positive integer limit and periodSeconds from 1 to 86400`);
+	}
+	if (concurrencyLimit && !positiveInt(concurrencyLimit.limit)) {
+		throw new Error(`task ${name}: concurrencyLimit.limit must be a positive integer`);
+	}
+	if (debounce && !positiveInt(debounce.seconds, MAX_DELAY_SECONDS)) {
+		throw new Error(`task ${name}: debounce.seconds must be a whole number from 1 to ${MAX_DELAY_SECONDS}`);
+	}
 }
 
 /**

@@ -9,8 +9,9 @@ import { consumeBatch } from "./consumer";
 import { createEngineDb } from "./db";
 import type { TaskDefinition, TaskRef } from "./define";
 import { applyTask } from "./eager";
-import { isStorageFailure, StorageUnavailableError } from "./errors";
+import { ConfigError, isStorageFailure, StorageUnavailableError } from "./errors";
 import type { Scope } from "./execute";
+import type { FlowControl } from "./flow/control";
 import { canonicalId, taskIds } from "./ids";
 import { createLogger, type LogFields, type Logger } from "./log";
 import { readTask, retryTask, revokeTask, waitForTask } from "./manage";
@@ -25,6 +26,7 @@ import type { TaskState } from "./states";
 import { listTasks, type TaskFilter, type TaskPage } from "./store/list";
 import { countsSince } from "./store/maintenance";
 import { loadOverview, type Overview, type Range } from "./store/stats";
+import { dispatchSoon } from "./webhooks/dispatch";
 import {
 	type EnqueuedWorkflow,
 	enqueueWorkflow,
@@ -41,6 +43,11 @@ export interface EngineBindings {
 	db: D1Database;
 	/** The task queue's producer binding; the same Worker consumes it. */
 	queue: Queue;
+	/**
+	 * The FlowControl Durable Object's namespace (export FlowControl from the
+	 * Worker's entry): required once a task sets rateLimit, concurrencyLimit or debounce.
+	 */
+	flow?: DurableObjectNamespace<FlowControl> | undefined;
 	/** The vars the engine reads its settings from (see config.ts); usually env itself. */
 	vars: EngineVars;
 	/** Fields on every log line the engine writes, e.g. the app's environment. */
@@ -125,8 +132,14 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 	// env and its bindings are the same objects for the isolate's lifetime;
 	// the config parse and drizzle's schema walk need doing once, not per request.
 	const dbOf = oncePer((d1: D1Database) => createEngineDb(d1));
+	const flowTasks = options.tasks.filter((t) => t.rateLimit || t.concurrencyLimit || t.debounce).map((t) => t.name);
 	const bindingsOf = oncePer((env: E) => {
 		const b = options.bindings(env);
+		if (flowTasks.length > 0 && !b.flow) {
+			throw new ConfigError([
+				{ variable: "flow", message: `tasks ${flowTasks.join(", ")} set flow limits: bind the FlowControl Durable Object` },
+			]);
+		}
 		const config = parseEngineConfig(b.vars);
 		return { ...b, config, db: dbOf(b.db), ids: taskIds(config.taskIdSecret) };
 	});
@@ -142,8 +155,18 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 			names: nameSet,
 			ids: b.ids,
 			webhookHosts: b.config.webhookHosts,
+			flow: b.flow,
+			revoked: (ids) => dispatchSoon(rt, ids),
 		});
-		const rt: Runtime = { db: b.db, config: b.config, log, producer, ids: b.ids, taskOf: (name) => registry.get(name)?.task };
+		const rt: Runtime = {
+			db: b.db,
+			config: b.config,
+			log,
+			producer,
+			ids: b.ids,
+			flow: b.flow,
+			taskOf: (name) => registry.get(name)?.task,
+		};
 		const client: TaskClient = storageGuarded({
 			enqueue: producer.enqueue,
 			enqueueMany: producer.enqueueMany,

@@ -18,6 +18,7 @@ import {
 	withTimeout,
 } from "./define";
 import { type Envelope, envelopeSchema } from "./envelope";
+import { type Admission, admit, isLimited, type WaitReason } from "./flow/admit";
 import { MAX_CONSUMER_WALL_SECONDS, MAX_DELAY_SECONDS } from "./limits";
 import { errorMessage, type Logger } from "./log";
 import type { Registered, Registry } from "./registry";
@@ -29,11 +30,13 @@ import {
 	claimMany,
 	extendLeases,
 	failUnrunnable,
+	markWaiting,
 	type NewEffect,
 	type Outcome,
 	recordEffects,
 	recordOutcomes,
 	type Unrunnable,
+	type Waiting,
 } from "./store/tasks";
 import { dispatchSoon } from "./webhooks/dispatch";
 
@@ -48,6 +51,7 @@ export type Decision =
 	| { outcome: "success" | "failure"; ack: true; taskId: string }
 	| { outcome: "retry"; ack: false; taskId: string; delaySeconds: number }
 	| { outcome: "busy"; ack: false; taskId: string; delaySeconds: number }
+	| { outcome: "waiting"; ack: false; taskId: string; delaySeconds: number; reason: WaitReason }
 	| { outcome: "skipped" | "rejected"; ack: true; reason: string };
 
 const MAX_LOGGED_BODY = 512;
@@ -108,11 +112,14 @@ function runKind<Ctx>(scope: Scope<Ctx>, entry: Registered<Ctx>, items: BatchIte
 	return entry.builtin ? entry.task.runBatch(scope.rt, items) : entry.task.runBatch(scope.ctx, items);
 }
 
-/** Decides every delivery of a batch; returns one decision per delivery, in order. */
-export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly Delivered[]) {
+/**
+ * Decides every delivery of a batch; returns one decision per delivery, in
+ * order. `limits: false` (eager mode) runs without asking the flow limiters.
+ */
+export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly Delivered[], { limits = true } = {}) {
 	const { rt } = scope;
 	const decisions: Decision[] = new Array(deliveries.length);
-	const runnable: Runnable<Ctx>[] = [];
+	let runnable: Runnable<Ctx>[] = [];
 	const poison: Unrunnable[] = [];
 	const seen = new Set<string>();
 
@@ -142,28 +149,84 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 		runnable.push({ index, envelope: envelope.data, enqueuedAt, entry, task, input: parsed.data });
 	});
 
+	// Runs of rate- or concurrency-limited tasks ask their limiters first; those
+	// held back wait, their state saying why in the claim's own round trip.
+	const waiting: Waiting[] = [];
+	let admission: Admission | undefined;
+	const limited = limits && rt.flow ? runnable.filter((r) => isLimited(r.task)) : [];
+	if (rt.flow && limited.length > 0) {
+		const leases = new Map(limited.map((r) => [r, leaseSeconds(r.task, runnable)]));
+		admission = await admit(
+			rt.flow,
+			limited.map((r) => ({ id: r.envelope.id, task: r.task, input: r.input, leaseSeconds: leases.get(r) ?? 0 })),
+			scope.ctx,
+			rt.log,
+		);
+		const held = admission;
+		const at = Date.now();
+		runnable = runnable.filter((r) => {
+			const { id, name } = r.envelope;
+			const broken = held.unkeyable.get(id);
+			if (broken) {
+				decisions[r.index] = rejected(rt.log.child({ task_id: id, name }), broken, r.envelope);
+				poison.push({ id, name, payload: r.input as Json, enqueuedAt: r.enqueuedAt, error: broken });
+				return false;
+			}
+			const wait = held.waiting.get(id);
+			if (!wait) return true;
+			const { reason, retryInSeconds: delaySeconds } = wait;
+			rt.log.info("task waits for a flow limit", { task_id: id, name, reason, delay_seconds: delaySeconds });
+			decisions[r.index] = { outcome: "waiting", ack: false, taskId: id, delaySeconds, reason };
+			waiting.push({
+				id,
+				name,
+				payload: r.input as Json,
+				enqueuedAt: r.enqueuedAt,
+				reason,
+				until: new Date(at + delaySeconds * 1000),
+			});
+			return false;
+		});
+	}
+
 	const now = new Date();
 	const also: BatchStatement[] = poison.length > 0 ? [failUnrunnable(rt.db, poison, now)] : [];
-	if (runnable.length === 0) {
-		if (also.length > 0) await rt.db.$client.batch(also);
+	if (waiting.length > 0) also.push(markWaiting(rt.db, waiting, now));
+	const unrun = new Set(admission?.admittedAt.keys());
+	try {
+		if (runnable.length === 0) {
+			if (also.length > 0) await rt.db.$client.batch(also);
+			return decisions;
+		}
+		const claims = await claimMany(
+			rt.db,
+			runnable.map((r) => ({
+				id: r.envelope.id,
+				name: r.envelope.name,
+				payload: r.input as Json,
+				enqueuedAt: r.enqueuedAt,
+				leaseSeconds: leaseSeconds(r.task, runnable),
+				admittedAt: admission?.admittedAt.get(r.envelope.id),
+			})),
+			now,
+			also,
+		);
+		const claimed = claimedOf(rt.log, runnable, claims, now, decisions);
+		for (const r of claimed) unrun.delete(r.envelope.id);
+		if (claimed.length > 0) await run(scope, claimed, claims, decisions, admission);
 		return decisions;
+	} finally {
+		// Every slot goes back, and the rate places of runs that never started.
+		await admission?.giveBack(unrun);
 	}
-	const claims = await claimMany(
-		rt.db,
-		runnable.map((r) => ({
-			id: r.envelope.id,
-			name: r.envelope.name,
-			payload: r.input as Json,
-			enqueuedAt: r.enqueuedAt,
-			leaseSeconds: leaseSeconds(r.task, runnable),
-		})),
-		now,
-		also,
-	);
-	const claimed = runnable.filter((r) => {
+}
+
+/** The runs this delivery claimed; the others' decisions say why not. */
+function claimedOf<Ctx>(log: Logger, runnable: readonly Runnable<Ctx>[], claims: Claims, now: Date, decisions: Decision[]) {
+	return runnable.filter((r) => {
 		const attempt = claims.claimed.get(r.envelope.id);
 		if (attempt !== undefined) {
-			rt.log.info("task transition", {
+			log.info("task transition", {
 				task_id: r.envelope.id,
 				name: r.envelope.name,
 				from: "PENDING|RETRY",
@@ -172,11 +235,9 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 			});
 			return true;
 		}
-		decisions[r.index] = notClaimed(rt.log, r.envelope, claims, now);
+		decisions[r.index] = notClaimed(log, r.envelope, claims, now);
 		return false;
 	});
-	if (claimed.length > 0) await run(scope, claimed, claims, decisions);
-	return decisions;
 }
 
 // A kind written per item runs `concurrency` at a time, each for up to
@@ -188,7 +249,13 @@ function leaseSeconds<Ctx>(task: TaskDefinition<never>, batch: readonly Runnable
 	return Math.min(MAX_LEASE_SECONDS, task.timeoutSeconds * waves);
 }
 
-async function run<Ctx>(scope: Scope<Ctx>, claimed: readonly Runnable<Ctx>[], claims: Claims, decisions: Decision[]) {
+async function run<Ctx>(
+	scope: Scope<Ctx>,
+	claimed: readonly Runnable<Ctx>[],
+	claims: Claims,
+	decisions: Decision[],
+	admission: Admission | undefined,
+) {
 	const { rt } = scope;
 	const startedAt = Date.now();
 	const kinds = new Map<Registered<Ctx>, Runnable<Ctx>[]>();
@@ -215,7 +282,12 @@ async function run<Ctx>(scope: Scope<Ctx>, claimed: readonly Runnable<Ctx>[], cl
 				const runs = list
 					.filter((r) => effects.underWay.has(r.envelope.id))
 					.map((r) => ({ id: r.envelope.id, attempt: attemptOf(r, claims) }));
-				await extendLeases(rt.db, runs, new Date(Date.now() + grace * 1000), new Date());
+				const until = new Date(Date.now() + grace * 1000);
+				await extendLeases(rt.db, runs, until, new Date());
+				await admission?.extend(
+					runs.map((r) => r.id),
+					until,
+				);
 				const late = await effects.settle(grace * 1000);
 				if (late > 0)
 					rt.log.warn("effects still under way after their task's timeout twice over; a retry may repeat them", { count: late });

@@ -6,7 +6,20 @@ export type { TaskBody } from "./body";
 export { taskBody } from "./body";
 export type { EngineConfig, EngineVars } from "./config";
 export { parseEngineConfig, parseVars } from "./config";
-export type { BatchItem, BatchResults, Json, RetryPolicy, TaskDefinition, TaskInfo, TaskOptions, TaskRef } from "./define";
+export type {
+	BatchItem,
+	BatchResults,
+	ConcurrencyLimit,
+	Debounce,
+	FlowOptions,
+	Json,
+	RateLimit,
+	RetryPolicy,
+	TaskDefinition,
+	TaskInfo,
+	TaskOptions,
+	TaskRef,
+} from "./define";
 export { DEFAULT_RETRY, defineTask, mapSettled, PermanentError, RetryLater, taskDefiner } from "./define";
 export type { Engine, EngineBindings, EngineOptions, TaskClient } from "./engine";
 export { createEngine } from "./engine";
@@ -27,6 +40,8 @@ export {
 	UnknownTaskError,
 	WorkflowNotFoundError,
 } from "./errors";
+export type { WaitReason } from "./flow/admit";
+export { FlowControl } from "./flow/control";
 export * as limits from "./limits";
 export type { LogFields, Logger } from "./log";
 export { createLogger, errorMessage } from "./log";

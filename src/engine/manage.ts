@@ -46,6 +46,7 @@ export async function readTask(rt: Runtime, id: string): Promise<TaskRow | undef
 		workflowStep: null,
 		resultAs: null,
 		unsent: null,
+		waiting: null,
 	};
 }
 

@@ -23,13 +23,23 @@ import type { EngineDb } from "./db";
 import { type Json, parseInput, type TaskRef } from "./define";
 import type { Envelope } from "./envelope";
 import { InvalidInputError, QueueUnavailableError, UnknownTaskError } from "./errors";
+import { limiterName } from "./flow/admit";
+import type { FlowControl } from "./flow/control";
 import type { TaskIds } from "./ids";
 import { MAX_DELAY_SECONDS, MAX_SCHEDULE_SECONDS } from "./limits";
 import { errorMessage, type Logger } from "./log";
 import { bytesOf, checkSizes, sendBatches } from "./queue";
 import { dropCallbacks } from "./store/callbacks";
 import { markSent, neverSent, recordWithKey, releaseKey } from "./store/keys";
-import { ENQUEUE_FAILED, failNow, insertPending, insertPendingMany, type NewTask, revokeHeld } from "./store/tasks";
+import {
+	ENQUEUE_FAILED,
+	failNow,
+	insertPending,
+	insertPendingMany,
+	type NewTask,
+	revokeHeld,
+	revokeReplaced,
+} from "./store/tasks";
 import { checkCallbackUrl } from "./webhooks/hosts";
 
 export interface EnqueueOptions {
@@ -153,6 +163,10 @@ export interface ProducerDeps {
 	ids: TaskIds;
 	/** WEBHOOK_ALLOWED_HOSTS: where a callbackUrl may point. */
 	webhookHosts: readonly string[];
+	/** The flow limiters: debounced tasks ask theirs which earlier task a new one replaces. */
+	flow?: DurableObjectNamespace<FlowControl> | undefined;
+	/** Called with tasks the producer revoked (debounce replaced them), once recorded: their webhooks. */
+	revoked?: (ids: string[]) => Promise<void>;
 }
 
 function checkDelay(delaySeconds = 0): number {
@@ -174,7 +188,8 @@ function checkInput(task: TaskRef, input: unknown, skip?: string): Json {
 	return (input ?? {}) as Json;
 }
 
-export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, ids, webhookHosts }: ProducerDeps): Producer {
+export function createProducer(deps: ProducerDeps): Producer {
+	const { db, queue, log, idempotencyTtlSeconds, names, ids, webhookHosts, flow } = deps;
 	const dueAt = (now: Date, delaySeconds: number) => new Date(now.getTime() + delaySeconds * 1000);
 	const known = (task: TaskRef) => {
 		if (!names.has(task.name)) throw new UnknownTaskError(task.name, [...names]);
@@ -184,6 +199,8 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 	const covers = (options: EnqueueManyOptions) =>
 		options.callbackUrl === undefined ? options.keyCovers : { ...options.keyCovers, callback_url: options.callbackUrl };
 
+	// Debounce applies to enqueue() alone: a task in a bulk request, a workflow
+	// step or an outbox task runs as enqueued.
 	async function rowOf(task: TaskRef, input: unknown, options: EnqueueManyOptions, now: Date, skip?: string): Promise<NewTask> {
 		known(task);
 		const delaySeconds = checkDelay(options.delaySeconds);
@@ -290,12 +307,38 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 		log.info(event, { count: messages.length, task_ids: messages.map((m) => m.envelope.id) });
 	}
 
+	/**
+	 * Tells the key's limiter that `id` is its latest task; the earlier one it
+	 * replaces, if not yet due, is revoked naming `id`. A replaced task that has
+	 * started meanwhile is left to finish.
+	 */
+	async function replaceEarlier(task: string, key: string, id: string, seconds: number): Promise<void> {
+		if (!flow) throw new Error("debounce needs the FlowControl binding");
+		const limiter = flow.get(flow.idFromName(limiterName("debounce", task)));
+		const { replaced } = await limiter.debounce({ id, key, windowMs: seconds * 1000 });
+		if (replaced === null) return;
+		try {
+			const revoked = await revokeReplaced(db, replaced, id, new Date());
+			log.info("debounced task replaced", { task_id: replaced, replaced_by: id, revoked: revoked !== undefined });
+			if (revoked) await deps.revoked?.([replaced]);
+		} catch (err) {
+			// The new task stands; the replaced one runs unless revoked later.
+			log.warn("could not revoke the replaced debounced task", { task_id: replaced, error: errorMessage(err) });
+		}
+	}
+
 	return {
-		async enqueue(task, input, options = {}) {
+		async enqueue(task, input, given = {}) {
 			const now = new Date();
+			// A debounced task waits its window out after the delay asked for.
+			const { debounce } = task;
+			const options = debounce ? { ...given, delaySeconds: (given.delaySeconds ?? 0) + debounce.seconds } : given;
 			const row = { ...(await rowOf(task, input, options, now)), retryOf: options.retryOf ?? null };
 			const { payload } = row;
 			const delaySeconds = options.delaySeconds ?? 0;
+			// Before anything is written: a key function that throws leaves nothing behind.
+			// (payload is what the task's schema parsed: its output type.)
+			const debounceKey = debounce ? (debounce.key?.(payload as z.output<typeof task.input>) ?? "") : undefined;
 			checkSizes([envelopeOf(row)]);
 			const key = options.idempotencyKey;
 			const recorded = key !== undefined || delaySeconds > 0 || options.retryOf !== undefined || row.callbackUrl !== null;
@@ -307,12 +350,18 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 				await insertPending(db, row, now);
 			}
 
+			let step = "queue";
 			try {
+				if (debounceKey !== undefined && debounce) {
+					step = "debounce limiter";
+					await replaceEarlier(task.name, debounceKey, row.id, debounce.seconds);
+					step = "queue";
+				}
 				if (!row.unsent) await queue.send(envelopeOf(row), { contentType: "json", delaySeconds });
 			} catch (err) {
 				// The row must not stay PENDING for a message that never left, and the
 				// key must not pin a task that never ran: the client retries with it.
-				log.error("queue send failed", { task_id: row.id, name: task.name, error: errorMessage(err) });
+				log.error(`${step} failed`, { task_id: row.id, name: task.name, error: errorMessage(err) });
 				// Recorded as FAILURE even when no row was written yet: should the send
 				// have reached the queue after all, the consumer finds the task final
 				// and does not run it.
@@ -323,7 +372,7 @@ export function createProducer({ db, queue, log, idempotencyTtlSeconds, names, i
 					if (key !== undefined) await releaseKey(db, key);
 				});
 				if (!recordedFailure) throw stateUnknown([row.id]);
-				throw new QueueUnavailableError("The task queue is unavailable; nothing was enqueued. Try again later.");
+				throw new QueueUnavailableError(`The task ${step} is unavailable; nothing was enqueued. Try again later.`);
 			}
 			if (key !== undefined) await keySent(db, log, key);
 			log.info("task enqueued", { task_id: row.id, name: task.name, delay_seconds: delaySeconds, held: row.unsent });

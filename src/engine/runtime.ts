@@ -5,6 +5,7 @@
 import type { EngineConfig } from "./config";
 import type { EngineDb } from "./db";
 import type { TaskDefinition } from "./define";
+import type { FlowControl } from "./flow/control";
 import type { TaskIds } from "./ids";
 import type { Logger } from "./log";
 import type { Producer } from "./producer";
@@ -14,6 +15,8 @@ export interface Runtime {
 	readonly config: EngineConfig;
 	readonly log: Logger;
 	readonly producer: Producer;
+	/** The flow limiters (rate, concurrency, debounce), if the app bound them. */
+	readonly flow: DurableObjectNamespace<FlowControl> | undefined;
 	/** Mints task ids and tells the ones this deployment minted. */
 	readonly ids: TaskIds;
 	/** A registered task, by name (its context type aside); undefined for a name not registered. */

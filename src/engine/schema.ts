@@ -63,6 +63,12 @@ export const tasks = sqliteTable(
 		 * outbox task until its send. release.ts sends it once it is due.
 		 */
 		unsent: integer("unsent", { mode: "boolean" }),
+		/**
+		 * While PENDING or RETRY: why its last delivery was held back by a flow
+		 * limit (rate_limited, concurrency_limited, limiter_unavailable); its
+		 * due_at or next_attempt_at says until when. Cleared by the claim.
+		 */
+		waiting: text("waiting"),
 	},
 	(t) => [
 		check("tasks_status_check", sql.raw(`status IN (${TASK_STATES.map((s) => `'${s}'`).join(", ")})`)),
@@ -80,6 +86,8 @@ export const tasks = sqliteTable(
 		index("tasks_workflow_idx").on(t.workflowId, t.workflowStep).where(sql`workflow_id IS NOT NULL`),
 		// Tasks whose message is owed, by when: the release sweep reads this alone.
 		index("tasks_unsent_idx").on(t.dueAt).where(sql`unsent = 1`),
+		// Tasks held back by a flow limit, for the dashboard: only they are in it.
+		index("tasks_waiting_idx").on(t.updatedAt).where(sql`waiting IS NOT NULL`),
 	],
 );
 

@@ -20,6 +20,7 @@ describe("config", () => {
 			mailFrom: "tasks@example.com",
 			mailDomain: "example.com",
 			maxBodyBytes: 1_048_576,
+			emailRatePerDomain: 60,
 			apiTokens: [],
 			corsOrigins: [],
 			sessionSecret: SECRET,

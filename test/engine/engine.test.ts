@@ -69,7 +69,7 @@ describe("createEngine", () => {
 			createEngine({
 				tasks: [greet, greet],
 				bindings: () => ({ db: env.DB, queue: env.ENGINE_TEST_QUEUE, vars: env }),
-				context: () => ({}),
+				context: (_env, { tasks, log }) => ({ tasks, log, greeting: "Hi" }),
 			}),
 		).toThrow(/two tasks are named "greet"/);
 	});

@@ -35,7 +35,7 @@ export function standInEngine(
 	const scopes = createScopes<Cloudflare.Env, StandInContext>({
 		tasks: list,
 		...options,
-		bindings: (e) => ({ db: e.DB, queue: e.ENGINE_TEST_QUEUE, vars: e }),
+		bindings: (e) => ({ db: e.DB, queue: e.ENGINE_TEST_QUEUE, flow: e.FLOW, vars: e }),
 		context: (_env, { tasks, log }) => ({ tasks, log, effects }),
 	});
 	const scope = () => scopes.scopeOf(env, { test: true });

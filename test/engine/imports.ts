@@ -8,7 +8,8 @@ export type Sources = Readonly<Record<string, string>>;
 const ENGINE = "src/engine/";
 const ENGINE_ENTRY = "src/engine/index.ts";
 /** Packages the engine may import: its own stack, nothing of the app's (no Hono, no mail). */
-const ENGINE_PACKAGES = [/^zod(\/|$)/, /^drizzle-orm(\/|$)/, /^uuid$/];
+// cloudflare:workers is the runtime itself (the Durable Object base class), not a package.
+const ENGINE_PACKAGES = [/^zod(\/|$)/, /^drizzle-orm(\/|$)/, /^uuid$/, /^cloudflare:workers$/];
 
 // import x from "y"; import type { x } from "y"; export { x } from "y"; import "y"; import("y")
 const SPECIFIER =

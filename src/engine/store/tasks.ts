@@ -101,12 +101,20 @@ export async function revokeHeld(db: EngineDb, ids: readonly string[], now: Date
 		.where(and(idIn(ids), eq(tasks.status, "PENDING")));
 }
 
+/** A debounced task that a later enqueue replaced, if it has not started: REVOKED, naming the replacement. */
+export function revokeReplaced(db: EngineDb, id: string, by: string, now: Date) {
+	const error = `debounced: replaced by ${by}`;
+	return first(transition(db, id, "REVOKED", { finishedAt: now, nextAttemptAt: null, error, unsent: null, waiting: null }, now));
+}
+
 /** `tasks.id` in `ids`, however many: one JSON parameter, within D1's limit of 100 bound parameters. */
 export const idIn = (ids: readonly string[]) => sql`${tasks.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
 
 /** Revokes a task that has not started: the consumer will ack its message without running it, and none is owed any more. */
 export function revoke(db: EngineDb, id: string, now = new Date()) {
-	return first(transition(db, id, "REVOKED", { finishedAt: now, nextAttemptAt: null, error: "revoked", unsent: null }, now));
+	return first(
+		transition(db, id, "REVOKED", { finishedAt: now, nextAttemptAt: null, error: "revoked", unsent: null, waiting: null }, now),
+	);
 }
 
 // Batch-level statements. A consumed batch costs a constant number of D1 round
@@ -130,6 +138,8 @@ export interface ClaimRequest {
 	/** When the message was sent: the row's created_at if this claim creates it. */
 	enqueuedAt: Date;
 	leaseSeconds: number;
+	/** When a rate limiter admitted the run, if one did: the start its window counted. */
+	admittedAt?: number | undefined;
 }
 
 export interface TaskStatus {
@@ -153,11 +163,12 @@ export interface Claims {
 
 const CLAIM = `
 	INSERT INTO tasks (id, name, payload, status, attempts, created_at, updated_at, started_at, due_at, lease_expires_at)
-	SELECT value->>'id', value->>'name', value->>'payload', 'STARTED', 1, value->>'created_at', ?2, ?2,
-		value->>'created_at', value->>'lease_expires_at'
+	SELECT value->>'id', value->>'name', value->>'payload', 'STARTED', 1, value->>'created_at', ?2,
+		coalesce(value->>'started_at', ?2), value->>'created_at', value->>'lease_expires_at'
 	FROM json_each(?1) WHERE true
 	ON CONFLICT (id) DO UPDATE SET status = 'STARTED', attempts = tasks.attempts + 1, started_at = excluded.started_at,
-		updated_at = excluded.updated_at, lease_expires_at = excluded.lease_expires_at, next_attempt_at = NULL
+		updated_at = excluded.updated_at, lease_expires_at = excluded.lease_expires_at, next_attempt_at = NULL,
+		waiting = NULL
 	WHERE tasks.status IN (${inList(sourcesOf("STARTED").filter((s) => s !== "STARTED"))})
 		OR (tasks.status = 'STARTED' AND tasks.lease_expires_at <= excluded.started_at)
 	RETURNING id, attempts`;
@@ -191,7 +202,9 @@ export async function claimMany(
 			name: r.name,
 			payload: JSON.stringify(r.payload),
 			created_at: ms(r.enqueuedAt),
-			lease_expires_at: ms(now) + r.leaseSeconds * 1000,
+			// The run's lease counts from its start: the limiter's admission, if one admitted it.
+			lease_expires_at: (r.admittedAt ?? ms(now)) + r.leaseSeconds * 1000,
+			started_at: r.admittedAt,
 		})),
 	);
 	const [claimed, effects, current] = await d1.batch([
@@ -327,6 +340,43 @@ export async function recordOutcomes(db: EngineDb, outcomes: readonly Outcome[],
 	return new Set(results.flatMap((result) => rows<{ id: string }>(result).map((row) => row.id)));
 }
 
+export interface Waiting {
+	id: string;
+	name: string;
+	payload: Json;
+	enqueuedAt: Date;
+	reason: string;
+	/** When it is asked again. */
+	until: Date;
+}
+
+// A PENDING task's due_at, a RETRY task's next_attempt_at: when it is asked
+// again. A task enqueued without a row gets one, so that its state says why.
+const MARK_WAITING = `
+	INSERT INTO tasks (id, name, payload, status, created_at, updated_at, due_at, waiting)
+	SELECT value->>'id', value->>'name', value->>'payload', 'PENDING', value->>'created_at', ?2, value->>'until',
+		value->>'reason'
+	FROM json_each(?1) WHERE true
+	ON CONFLICT (id) DO UPDATE SET waiting = excluded.waiting, updated_at = excluded.updated_at,
+		due_at = CASE tasks.status WHEN 'PENDING' THEN excluded.due_at ELSE tasks.due_at END,
+		next_attempt_at = CASE tasks.status WHEN 'RETRY' THEN excluded.due_at ELSE tasks.next_attempt_at END
+	WHERE tasks.status IN ('PENDING', 'RETRY')`;
+
+/** Records why these tasks' deliveries were held back by a flow limit, and until when; for a batch. */
+export function markWaiting(db: EngineDb, list: readonly Waiting[], now: Date): BatchStatement {
+	const json = JSON.stringify(
+		list.map((t) => ({
+			id: t.id,
+			name: t.name,
+			payload: JSON.stringify(t.payload ?? null),
+			created_at: ms(t.enqueuedAt),
+			reason: t.reason,
+			until: ms(t.until),
+		})),
+	);
+	return db.$client.prepare(MARK_WAITING).bind(json, ms(now));
+}
+
 export interface Unrunnable {
 	id: string;
 	name: string;
@@ -342,7 +392,7 @@ const FAIL_UNRUNNABLE = `
 		json_array(json_object('attempt', 0, 'at', ?2, 'status', 'FAILURE', 'error', value->>'error', 'delaySeconds', NULL))
 	FROM json_each(?1) WHERE true
 	ON CONFLICT (id) DO UPDATE SET status = 'FAILURE', error = excluded.error, finished_at = excluded.finished_at,
-		updated_at = excluded.updated_at, lease_expires_at = NULL, next_attempt_at = NULL,
+		updated_at = excluded.updated_at, lease_expires_at = NULL, next_attempt_at = NULL, waiting = NULL,
 		history = json_insert(tasks.history, '$[#]',
 			json_object('attempt', tasks.attempts, 'at', ?2, 'status', 'FAILURE', 'error', excluded.error, 'delaySeconds', NULL))
 	WHERE tasks.status IN (${inList(sourcesOf("FAILURE"))})

@@ -1,0 +1,274 @@
+// FlowControl: the Durable Object that keeps one limit of one task, for every
+// key of it (a rate window, concurrency slots, or a debounce's latest task,
+// per key). A Durable Object is one instance worldwide, so what it admits is
+// admitted across every consumer invocation and location, not per isolate.
+// One object per limit rather than per key: a batch asks it once whatever the
+// number of keys in the batch, which keeps a batch within the subrequest
+// budget; each call is a few statements on the object's own SQLite storage.
+// An alarm deletes what has expired, and the whole storage once nothing is left.
+import { DurableObject } from "cloudflare:workers";
+
+/** A run asking to start: its task id, its key, and for a concurrency slot how long it may hold it (its lease). */
+export interface RunRequest {
+	id: string;
+	key: string;
+	leaseMs?: number;
+}
+
+export type TakeRequest =
+	| { kind: "rate"; limit: number; periodMs: number; runs: RunRequest[] }
+	| { kind: "concurrency"; limit: number; holder: string; runs: RunRequest[] };
+
+export interface TakeReply {
+	/** Admitted runs, with when they were admitted (the start the rate window counts). */
+	admitted: { id: string; at: number }[];
+	/** Runs to ask again later: how long until a place is expected free. */
+	waiting: { id: string; retryInMs: number }[];
+}
+
+// A rate-limited run told to come back at a set time keeps that place for it
+// this long past the time; a run that never comes back (revoked meanwhile)
+// stops blocking others then.
+const RESERVATION_GRACE_MS = 30_000;
+// How long a concurrency waiter waits when nothing is known of run times yet.
+const DEFAULT_HOLD_MS = 1_000;
+const MIN_RETRY_MS = 1_000;
+
+// It reads no bindings: every limit's figures come with each request.
+export class FlowControl extends DurableObject<unknown> {
+	private readonly sql: SqlStorage;
+
+	constructor(ctx: DurableObjectState, env: unknown) {
+		super(ctx, env);
+		this.sql = ctx.storage.sql;
+		this.createSchema();
+	}
+
+	// The object's own storage, not D1: its schema lives with its code.
+	private createSchema(): void {
+		this.sql.exec(`
+			CREATE TABLE IF NOT EXISTS admitted (key TEXT NOT NULL, task_id TEXT NOT NULL, at INTEGER NOT NULL);
+			CREATE INDEX IF NOT EXISTS admitted_key ON admitted (key, at);
+			CREATE INDEX IF NOT EXISTS admitted_at ON admitted (at);
+			CREATE TABLE IF NOT EXISTS reserved (task_id TEXT PRIMARY KEY, key TEXT NOT NULL, at INTEGER NOT NULL);
+			CREATE INDEX IF NOT EXISTS reserved_key ON reserved (key, at);
+			CREATE TABLE IF NOT EXISTS slots (task_id TEXT NOT NULL, holder TEXT NOT NULL, key TEXT NOT NULL,
+				taken_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (task_id, holder));
+			CREATE INDEX IF NOT EXISTS slots_key ON slots (key);
+			CREATE INDEX IF NOT EXISTS slots_expiry ON slots (expires_at);
+			CREATE TABLE IF NOT EXISTS latest (key TEXT PRIMARY KEY, task_id TEXT NOT NULL, due_at INTEGER NOT NULL);
+			CREATE INDEX IF NOT EXISTS latest_due ON latest (due_at);
+			CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);`);
+	}
+
+	/** Admits what the limit allows of `runs`, in order; tells the rest when to ask again. */
+	async take(request: TakeRequest): Promise<TakeReply> {
+		const now = Date.now();
+		const reply: TakeReply = { admitted: [], waiting: [] };
+		const byKey = Map.groupBy(request.runs, (run) => run.key);
+		if (request.kind === "rate") {
+			this.setMeta("periodMs", request.periodMs);
+			this.prune(now, request.periodMs);
+			for (const [key, runs] of byKey) this.takeRate(key, runs, request, now, reply);
+		} else {
+			// A holder that died gave nothing back: its slots end with its lease.
+			this.sql.exec("DELETE FROM slots WHERE expires_at <= ?", now);
+			for (const [key, runs] of byKey) this.takeSlots(key, runs, request, now, reply);
+		}
+		await this.armAlarm();
+		return reply;
+	}
+
+	/**
+	 * Gives places back: a concurrency holder's slots once its runs are over,
+	 * or a rate window's admissions of runs that never started.
+	 */
+	async give(request: { kind: "rate" | "concurrency"; holder: string; ids: string[] }): Promise<void> {
+		const now = Date.now();
+		for (const id of request.ids) {
+			if (request.kind === "rate") {
+				this.sql.exec("DELETE FROM admitted WHERE rowid = (SELECT max(rowid) FROM admitted WHERE task_id = ?)", id);
+				continue;
+			}
+			const [slot] = this.sql
+				.exec<{ taken_at: number }>("DELETE FROM slots WHERE task_id = ? AND holder = ? RETURNING taken_at", id, request.holder)
+				.toArray();
+			if (slot) this.learnHold(now - slot.taken_at);
+		}
+		await this.armAlarm();
+	}
+
+	/** Holds a holder's slots longer: its runs' leases were extended. */
+	async extend(request: { holder: string; ids: string[]; untilMs: number }): Promise<void> {
+		for (const id of request.ids) {
+			this.sql.exec(
+				"UPDATE slots SET expires_at = max(expires_at, ?) WHERE task_id = ? AND holder = ?",
+				request.untilMs,
+				id,
+				request.holder,
+			);
+		}
+		await this.armAlarm();
+	}
+
+	/**
+	 * Debounce: `id` is now the key's latest task, due `windowMs` from now.
+	 * Returns the task it replaces: the previous latest, if it is not due yet.
+	 */
+	async debounce(request: { id: string; key: string; windowMs: number }): Promise<{ replaced: string | null }> {
+		const now = Date.now();
+		const [latest] = this.sql
+			.exec<{ task_id: string; due_at: number }>("SELECT task_id, due_at FROM latest WHERE key = ?", request.key)
+			.toArray();
+		this.sql.exec(
+			"INSERT OR REPLACE INTO latest (key, task_id, due_at) VALUES (?, ?, ?)",
+			request.key,
+			request.id,
+			now + request.windowMs,
+		);
+		await this.armAlarm();
+		return { replaced: latest && latest.due_at > now && latest.task_id !== request.id ? latest.task_id : null };
+	}
+
+	/** Deletes what has expired; the whole storage once nothing is left. */
+	override async alarm(): Promise<void> {
+		this.prune(Date.now(), this.meta<number>("periodMs") ?? 0);
+		await this.armAlarm();
+	}
+
+	private takeRate(
+		key: string,
+		runs: RunRequest[],
+		{ limit, periodMs }: { limit: number; periodMs: number },
+		now: number,
+		reply: TakeReply,
+	): void {
+		const starts = this.sql
+			.exec<{ at: number }>("SELECT at FROM admitted WHERE key = ? ORDER BY at", key)
+			.toArray()
+			.map((r) => r.at);
+		const reserved = new Map(
+			this.sql
+				.exec<{ task_id: string; at: number }>("SELECT task_id, at FROM reserved WHERE key = ?", key)
+				.toArray()
+				.map((r) => [r.task_id, r.at]),
+		);
+		const admit = (id: string) => {
+			this.sql.exec("INSERT INTO admitted (key, task_id, at) VALUES (?, ?, ?)", key, id, now);
+			starts.push(now);
+			reply.admitted.push({ id, at: now });
+		};
+		for (const { id } of runs) {
+			const place = reserved.get(id);
+			if (place !== undefined) {
+				if (place <= now && starts.length < limit) {
+					this.sql.exec("DELETE FROM reserved WHERE task_id = ?", id);
+					reserved.delete(id);
+					admit(id);
+				} else {
+					// Early, or the window is still full: the run keeps its place.
+					const free = place > now ? place : (starts[0] ?? now) + periodMs;
+					reply.waiting.push({ id, retryInMs: Math.max(MIN_RETRY_MS, free - now) });
+				}
+				continue;
+			}
+			// Places already due belong to the runs they were promised to.
+			const promised = [...reserved.values()].filter((at) => at <= now).length;
+			if (starts.length + promised < limit) {
+				admit(id);
+				continue;
+			}
+			// The next place that keeps every window within the limit, after every
+			// place already promised: waiters come back one by one, not all at once.
+			const taken = [...starts, ...reserved.values()].sort((a, b) => a - b);
+			const at = Math.max(now + MIN_RETRY_MS, (taken[taken.length - limit] ?? now) + periodMs);
+			this.sql.exec("INSERT OR REPLACE INTO reserved (task_id, key, at) VALUES (?, ?, ?)", id, key, at);
+			reserved.set(id, at);
+			reply.waiting.push({ id, retryInMs: at - now });
+		}
+	}
+
+	private takeSlots(
+		key: string,
+		runs: RunRequest[],
+		{ limit, holder }: { limit: number; holder: string },
+		now: number,
+		reply: TakeReply,
+	): void {
+		const { held, next } = this.sql
+			.exec<{ held: number; next: number | null }>(
+				"SELECT count(*) AS held, min(expires_at) AS next FROM slots WHERE key = ?",
+				key,
+			)
+			.one();
+		let taken = held;
+		let waiters = 0;
+		const hold = this.meta<number>("holdMs") ?? DEFAULT_HOLD_MS;
+		for (const { id, leaseMs = 0 } of runs) {
+			if (taken < limit) {
+				this.sql.exec(
+					"INSERT OR REPLACE INTO slots (task_id, holder, key, taken_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+					id,
+					holder,
+					key,
+					now,
+					now + leaseMs,
+				);
+				taken++;
+				reply.admitted.push({ id, at: now });
+				continue;
+			}
+			// Expected free once the runs ahead finish at their usual pace; never
+			// later than the first lease runs out.
+			waiters++;
+			const expected = hold * Math.ceil(waiters / limit);
+			const bound = next === null ? expected : Math.min(expected, next - now);
+			reply.waiting.push({ id, retryInMs: Math.max(MIN_RETRY_MS, Math.round(bound)) });
+		}
+	}
+
+	/** A moving average of how long runs hold a slot, for waiters' estimates. */
+	private learnHold(ms: number): void {
+		const before = this.meta<number>("holdMs");
+		this.setMeta("holdMs", before === undefined ? ms : Math.round(before * 0.8 + ms * 0.2));
+	}
+
+	private prune(now: number, periodMs: number): void {
+		this.sql.exec("DELETE FROM admitted WHERE at <= ?", now - periodMs);
+		this.sql.exec("DELETE FROM reserved WHERE at < ?", now - RESERVATION_GRACE_MS);
+		this.sql.exec("DELETE FROM slots WHERE expires_at <= ?", now);
+		this.sql.exec("DELETE FROM latest WHERE due_at <= ?", now);
+	}
+
+	/** The alarm at the next expiry; when nothing is left, the storage goes. */
+	private async armAlarm(): Promise<void> {
+		const periodMs = this.meta<number>("periodMs") ?? 0;
+		const next = this.sql
+			.exec<{ at: number | null }>(
+				`SELECT min(at) AS at FROM (
+					SELECT min(at) + ? AS at FROM admitted
+					UNION ALL SELECT min(at) + ? FROM reserved
+					UNION ALL SELECT min(expires_at) FROM slots
+					UNION ALL SELECT min(due_at) FROM latest)`,
+				periodMs,
+				RESERVATION_GRACE_MS,
+			)
+			.one().at;
+		if (next === null) {
+			await this.ctx.storage.deleteAlarm();
+			await this.ctx.storage.deleteAll();
+			this.createSchema();
+			return;
+		}
+		await this.ctx.storage.setAlarm(next + 1);
+	}
+
+	private meta<T>(key: string): T | undefined {
+		const [row] = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", key).toArray();
+		return row ? (JSON.parse(row.v) as T) : undefined;
+	}
+
+	private setMeta(key: string, value: unknown): void {
+		this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", key, JSON.stringify(value));
+	}
+}

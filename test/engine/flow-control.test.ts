@@ -1,0 +1,249 @@
+// Flow control: rate limits, concurrency limits and debounce, kept by the real
+// FlowControl Durable Object (Miniflare's) across batches decided at once.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import * as z from "zod";
+import { defineTask } from "../../src/engine/define";
+import type { Decision } from "../../src/engine/execute";
+import type { FlowControl } from "../../src/engine/flow/control";
+import { row, type StandInContext, standInEngine } from "./harness";
+
+afterEach(() => vi.restoreAllMocks());
+
+const delivery = (name: string, input: unknown) => ({
+	body: { id: crypto.randomUUID(), name, input },
+	enqueuedAt: new Date(),
+});
+type Delivery = ReturnType<typeof delivery>;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const limiter = (kind: string, task: string) => env.FLOW.get(env.FLOW.idFromName(`${kind}\n${task}`));
+
+/**
+ * Delivers `batches` at once, then redelivers each waiting delivery once its
+ * delay has passed, as the queue would, until every one is decided otherwise.
+ */
+async function drain(execute: (d: Delivery[]) => Promise<Decision[]>, batches: Delivery[][]) {
+	const seen: Decision[] = [];
+	let round = batches;
+	for (let i = 0; round.length > 0 && i < 30; i++) {
+		const decided = await Promise.all(round.map((batch) => execute(batch)));
+		seen.push(...decided.flat());
+		const waiting = round.flat().filter((_, j) => decided.flat()[j]?.outcome === "waiting");
+		const delays = decided.flat().flatMap((d) => (d.outcome === "waiting" ? [d.delaySeconds] : []));
+		if (waiting.length === 0) break;
+		await sleep(Math.min(...delays) * 1000);
+		round = [waiting];
+	}
+	return seen;
+}
+
+describe("rate limit", () => {
+	it("starts at most `limit` runs in any window, across concurrent batches, and uses up no retry", async () => {
+		const task = defineTask({
+			name: "rated",
+			input: z.object({ to: z.string() }),
+			rateLimit: { limit: 3, periodSeconds: 1, key: (input) => input.to },
+			async run(_ctx: StandInContext) {
+				return null;
+			},
+		});
+		const engine = standInEngine([task]);
+		const batches = Array.from({ length: 3 }, () => Array.from({ length: 3 }, () => delivery("rated", { to: "a" })));
+		// Another key has a window of its own.
+		batches.push([delivery("rated", { to: "b" }), delivery("rated", { to: "b" })]);
+
+		const first = await Promise.all(batches.map((b) => engine.execute(b)));
+		const waiting = first.flat().filter((d) => d.outcome === "waiting");
+		expect(first.flat().filter((d) => d.outcome === "success")).toHaveLength(5);
+		expect(waiting).toHaveLength(6);
+		const held = waiting[0];
+		if (held?.outcome !== "waiting") throw new Error("unreachable");
+		expect(held.reason).toBe("rate_limited");
+		const waitingRow = await row(held.taskId);
+		expect(waitingRow).toMatchObject({ status: "PENDING", waiting: "rate_limited", attempts: 0 });
+
+		await drain(engine.execute, [batches.flat().filter((_, i) => first.flat()[i]?.outcome === "waiting")]);
+
+		const rows = (await Promise.all(batches.flat().map((d) => row(d.body.id)))).flatMap((r) => (r ? [r] : []));
+		expect(rows).toHaveLength(11);
+		expect(rows.every((r) => r.status === "SUCCESS" && r.attempts === 1 && r.waiting === null)).toBe(true);
+		// No window of a second holds more than 3 of key "a"'s starts.
+		const starts = rows
+			.filter((r) => (r.payload as { to: string }).to === "a")
+			.map((r) => r.startedAt?.getTime() ?? 0)
+			.sort((x, y) => x - y);
+		for (let i = 3; i < starts.length; i++) expect((starts[i] ?? 0) - (starts[i - 3] ?? 0)).toBeGreaterThanOrEqual(1000);
+	});
+
+	it("holds runs back when its limiter cannot be reached, and never runs them over the limit", async () => {
+		let runs = 0;
+		const task = defineTask({
+			name: "rated_unreachable",
+			input: z.object({}),
+			rateLimit: { limit: 100, periodSeconds: 1 },
+			async run(_ctx: StandInContext) {
+				runs++;
+				return null;
+			},
+		});
+		const engine = standInEngine([task]);
+		const stub = limiter("rate", "rated_unreachable");
+		vi.spyOn(env.FLOW, "get").mockReturnValue(
+			Object.assign(Object.create(stub), { take: () => Promise.reject(new Error("object unreachable")) }),
+		);
+		const [decision] = await engine.execute([delivery("rated_unreachable", {})]);
+		expect(decision).toMatchObject({ outcome: "waiting", reason: "limiter_unavailable", delaySeconds: 10 });
+		expect(runs).toBe(0);
+	});
+
+	it("sends a message that has waited often back as a fresh copy, so waiting never dead-letters it", async () => {
+		const task = defineTask({
+			name: "rated_resend",
+			input: z.object({}),
+			rateLimit: { limit: 1, periodSeconds: 60 },
+			run: async (_ctx: StandInContext) => null,
+		});
+		const engine = standInEngine([task]);
+		await engine.execute([delivery("rated_resend", {})]);
+		const send = vi.spyOn(env.ENGINE_TEST_QUEUE, "sendBatch");
+		const body = { id: crypto.randomUUID(), name: "rated_resend", input: {} };
+
+		const { result } = await engine.deliver([body], { attempts: 3 });
+
+		expect(result.explicitAcks).toHaveLength(1);
+		expect(send.mock.calls[0]?.[0]).toMatchObject([{ body }]);
+	});
+});
+
+describe("concurrency limit", () => {
+	it("never runs more than `limit` with one key at once, across concurrent batches", async () => {
+		const running = new Map<string, number>();
+		const most = new Map<string, number>();
+		const task = defineTask({
+			name: "exclusive",
+			input: z.object({ user: z.string() }),
+			concurrencyLimit: { limit: 2, key: (input) => input.user },
+			async run(_ctx: StandInContext, { user }) {
+				running.set(user, (running.get(user) ?? 0) + 1);
+				most.set(user, Math.max(most.get(user) ?? 0, running.get(user) ?? 0));
+				await sleep(30);
+				running.set(user, (running.get(user) ?? 0) - 1);
+				return null;
+			},
+		});
+		const engine = standInEngine([task]);
+		const batches = Array.from({ length: 3 }, () => [
+			...Array.from({ length: 3 }, () => delivery("exclusive", { user: "ada" })),
+			delivery("exclusive", { user: "bob" }),
+		]);
+
+		const decisions = await drain(engine.execute, batches);
+
+		expect(
+			decisions
+				.filter((d) => d.outcome === "waiting")
+				.every((d) => d.outcome === "waiting" && d.reason === "concurrency_limited"),
+		).toBe(true);
+		expect(decisions.filter((d) => d.outcome === "success")).toHaveLength(12);
+		expect(most.get("ada")).toBe(2);
+		expect(most.get("bob")).toBe(2);
+	});
+
+	it("takes back a dead holder's slot when its lease runs out", async () => {
+		const task = defineTask({
+			name: "exclusive_crash",
+			input: z.object({ user: z.string() }),
+			concurrencyLimit: { limit: 1, key: (input) => input.user },
+			run: async (_ctx: StandInContext) => null,
+		});
+		const engine = standInEngine([task]);
+		const stub = limiter("concurrency", "exclusive_crash") as DurableObjectStub<FlowControl>;
+		// A consumer took the slot and died: it never gives it back.
+		await stub.take({ kind: "concurrency", limit: 1, holder: "dead", runs: [{ id: "crashed", key: "ada", leaseMs: 800 }] });
+
+		const [held] = await engine.execute([delivery("exclusive_crash", { user: "ada" })]);
+		expect(held).toMatchObject({ outcome: "waiting", reason: "concurrency_limited" });
+		await sleep(900);
+		const [after] = await engine.execute([delivery("exclusive_crash", { user: "ada" })]);
+		expect(after?.outcome).toBe("success");
+
+		// Once nothing is held, the alarm leaves the object's storage empty.
+		await sleep(50);
+		await runDurableObjectAlarm(stub);
+		const left = await runInDurableObject(
+			stub,
+			(_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM slots").one().n,
+		);
+		expect(left).toBe(0);
+	});
+
+	it("gives slots back when the batch fails before running, so nothing is held until the lease", async () => {
+		const task = defineTask({
+			name: "exclusive_fail",
+			input: z.object({}),
+			concurrencyLimit: { limit: 1 },
+			run: async (_ctx: StandInContext) => null,
+		});
+		const engine = standInEngine([task]);
+		const batch = vi.spyOn(env.DB, "batch").mockRejectedValueOnce(new Error("D1_ERROR: Network connection lost."));
+		await expect(engine.execute([delivery("exclusive_fail", {})])).rejects.toThrow(/D1_ERROR/);
+		batch.mockRestore();
+		const [decision] = await engine.execute([delivery("exclusive_fail", {})]);
+		expect(decision?.outcome).toBe("success");
+	});
+});
+
+describe("debounce", () => {
+	it("runs once, the last input, after the window; the earlier tasks end REVOKED naming it", async () => {
+		const ran: unknown[] = [];
+		const task = defineTask({
+			name: "summary",
+			input: z.object({ team: z.string(), n: z.number() }),
+			debounce: { seconds: 2, key: (input) => input.team },
+			async run(_ctx: StandInContext, input) {
+				ran.push(input);
+				return null;
+			},
+		});
+		const engine = standInEngine([task]);
+		const send = vi.spyOn(env.ENGINE_TEST_QUEUE, "send");
+		const client = engine.client();
+		const first = await client.enqueue(task, { team: "red", n: 1 });
+		const second = await client.enqueue(task, { team: "red", n: 2 });
+		const other = await client.enqueue(task, { team: "blue", n: 1 });
+		const last = await client.enqueue(task, { team: "red", n: 3 });
+
+		// Each names the task that replaced it.
+		expect(await row(first.id)).toMatchObject({ status: "REVOKED", error: `debounced: replaced by ${second.id}` });
+		expect(await row(second.id)).toMatchObject({ status: "REVOKED", error: `debounced: replaced by ${last.id}` });
+		expect(await row(last.id)).toMatchObject({ status: "PENDING" });
+		expect(await row(other.id)).toMatchObject({ status: "PENDING" });
+		// Each message waits out the window.
+		expect(send.mock.calls.map((call) => call[1]?.delaySeconds)).toEqual([2, 2, 2, 2]);
+
+		// The queue delivers all four; the revoked ones are acked unrun.
+		const decisions = await engine.execute(send.mock.calls.map((call) => ({ body: call[0], enqueuedAt: new Date() })));
+		expect(decisions.map((d) => d.outcome)).toEqual(["skipped", "skipped", "success", "success"]);
+		expect(ran).toEqual([
+			{ team: "blue", n: 1 },
+			{ team: "red", n: 3 },
+		]);
+	});
+
+	it("refuses the enqueue, writing nothing that runs, when its limiter cannot be reached", async () => {
+		const task = defineTask({
+			name: "summary_unreachable",
+			input: z.object({}),
+			debounce: { seconds: 5 },
+			run: async (_ctx: StandInContext) => null,
+		});
+		const engine = standInEngine([task]);
+		const send = vi.spyOn(env.ENGINE_TEST_QUEUE, "send");
+		vi.spyOn(env.FLOW, "get").mockImplementation(() => {
+			throw new Error("object unreachable");
+		});
+		await expect(engine.client().enqueue(task, {})).rejects.toThrow(/debounce limiter is unavailable/);
+		expect(send).not.toHaveBeenCalled();
+	});
+});
