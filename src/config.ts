@@ -21,6 +21,9 @@ const configSchema = z.object({
 	APP_ENV: z.enum(["development", "production", "test"]),
 	MAIL_FROM: z.email().max(254),
 	MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(1_048_576),
+	// send_email's rate limit: emails started per recipient domain per minute,
+	// across every consumer.
+	EMAIL_RATE_PER_DOMAIN: z.coerce.number().int().min(1).max(1_000_000).default(60),
 	// A secret: comma-separated so a new token can be added before the old one
 	// is removed. Empty means every protected route refuses to serve.
 	API_TOKENS: commaList(z.string().min(16, { error: "each token must be at least 16 characters" })),
@@ -39,6 +42,8 @@ export type Config = Readonly<{
 	mailDomain: string;
 	/** Largest request body accepted, in bytes; larger ones get 413. */
 	maxBodyBytes: number;
+	/** Emails started per recipient domain per minute (send_email's rate limit). */
+	emailRatePerDomain: number;
 	/** Bearer tokens accepted by the API; never logged. */
 	apiTokens: readonly string[];
 	/** Origins allowed by CORS; none by default. */
@@ -57,6 +62,7 @@ export function parseConfig(vars: ConfigVars): Config {
 		mailFrom: env.MAIL_FROM,
 		mailDomain: env.MAIL_FROM.slice(env.MAIL_FROM.lastIndexOf("@") + 1),
 		maxBodyBytes: env.MAX_BODY_BYTES,
+		emailRatePerDomain: env.EMAIL_RATE_PER_DOMAIN,
 		apiTokens: Object.freeze(env.API_TOKENS),
 		corsOrigins: Object.freeze(env.CORS_ORIGINS),
 		sessionSecret: env.SESSION_SECRET,

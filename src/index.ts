@@ -12,13 +12,16 @@ import { schedules, tasks } from "./tasks";
 export const engineOptions: EngineOptions<Env, AppContext> = {
 	tasks,
 	schedules,
-	bindings: (env) => ({ db: env.DB, queue: env.TASKS, vars: env, logFields: { app_env: env.APP_ENV } }),
+	bindings: (env) => ({ db: env.DB, queue: env.TASKS, flow: env.FLOW, vars: env, logFields: { app_env: env.APP_ENV } }),
 	context: createContext,
 };
 
 export const engine = createEngine(engineOptions);
 
 const app = createApp(engine.context);
+
+/** The Durable Object that keeps the tasks' flow limits (wrangler.toml binds it as FLOW). */
+export { FlowControl } from "./engine";
 
 /** The RPC entrypoint for other Workers: bind it with `entrypoint = "TasksService"` (docs/rpc.md). */
 export const TasksService = tasksService(engine.context);

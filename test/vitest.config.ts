@@ -64,6 +64,9 @@ export default defineConfig(async () => ({
 					TASK_ID_SECRET: "test-task-id-secret-0123456789abcdef0123456789",
 					WEBHOOK_ALLOWED_HOSTS: "hooks.example.com, *.receivers.example.net",
 					WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+					// High enough that tests sending many emails to example.com are not
+					// held back; test/app/flow-app.test.ts runs send_email under a low one.
+					EMAIL_RATE_PER_DOMAIN: "1000000",
 					TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
 					// The chaos run's size and seeds (npm run chaos sets them; npm test runs a short one).
 					...(process.env.CHAOS_TASKS ? { CHAOS_TASKS: process.env.CHAOS_TASKS } : {}),

@@ -2453,6 +2453,8 @@ export interface components {
             callback_task_id: string | null;
             /** @description The workflow (GET /workflows/{workflow_id}) this task is a step of */
             workflow_id: string | null;
+            /** @description While PENDING or RETRY: the flow limit its last delivery waited for; due_at (PENDING) or next_attempt_at (RETRY) says until when */
+            waiting: ("rate_limited" | "concurrency_limited" | "limiter_unavailable") | null;
             /** @description Every failed attempt, oldest first */
             history: {
                 /** @description The run that failed; 0 when the task never ran */

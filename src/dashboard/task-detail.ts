@@ -48,6 +48,11 @@ function timeline(task: TaskRow): Moment[] {
 	if (task.status === "RETRY" && task.nextAttemptAt) {
 		moments.push({ at: task.nextAttemptAt, kind: "info", what: "Next attempt due" });
 	}
+	// Held back by a flow limit: asked again at its due time.
+	const askedAgain = task.status === "RETRY" ? task.nextAttemptAt : task.dueAt;
+	if (task.waiting && !isFinal(task.status) && askedAgain) {
+		moments.push({ at: task.updatedAt, kind: "info", what: `Waiting (${task.waiting})`, detail: "asked again at its due time" });
+	}
 	if (task.finishedAt && isFinal(task.status)) {
 		moments.push({ at: task.finishedAt, kind: task.status === "SUCCESS" ? "ok" : "fail", what: `Finished: ${task.status}` });
 	}

@@ -62,6 +62,10 @@ export const taskBody = z
 			.nullable()
 			.meta({ description: "The deliver_webhook task that posts the webhook, once this task is final" }),
 		workflow_id: z.uuid().nullable().meta({ description: "The workflow (GET /workflows/{workflow_id}) this task is a step of" }),
+		waiting: z.enum(["rate_limited", "concurrency_limited", "limiter_unavailable"]).nullable().meta({
+			description:
+				"While PENDING or RETRY: the flow limit its last delivery waited for; due_at (PENDING) or next_attempt_at (RETRY) says until when",
+		}),
 		history: z
 			.array(
 				z.object({

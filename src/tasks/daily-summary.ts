@@ -7,6 +7,8 @@ export const dailySummary = defineTask({
 	name: "daily_summary",
 	input: z.object({ hours: z.number().int().min(1).max(168).default(24) }).strict(),
 	retry: { maxRetries: 2 },
+	// Asked for several times within a minute (the cron, a button, a script): one run, of the last.
+	debounce: { seconds: 60, key: (input) => String(input.hours) },
 	async run(ctx, { hours }) {
 		const since = new Date(Date.now() - hours * 3600_000);
 		const rows = await ctx.tasks.countsSince(since);

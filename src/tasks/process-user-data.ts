@@ -11,6 +11,8 @@ export const userId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 export const processUserData = defineTask({
 	name: "process_user_data",
 	input: z.object({ user_id: userId }).strict(),
+	// One run per user at a time, across every consumer.
+	concurrencyLimit: { limit: 1, key: (input) => String(input.user_id) },
 	async runBatch(ctx, items) {
 		const ids = [...new Set(items.map((item) => item.input.user_id))];
 		// The ids travel as one JSON parameter: D1 binds at most 100 per statement.

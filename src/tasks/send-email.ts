@@ -18,11 +18,16 @@ export const emailBody = z
 	.max(MAX_EMAIL_BODY_CHARS)
 	.refine((s) => new TextEncoder().encode(s).length <= 100_000, { error: "must be at most 100,000 bytes in UTF-8" });
 
+/** The recipient's domain, as the rate limit keys it (domains are case-insensitive). */
+export const domainOf = (address: string) => address.slice(address.lastIndexOf("@") + 1).toLowerCase();
+
 export const sendEmail = defineTask({
 	name: "send_email",
 	input: z.object({ recipient: emailAddress, subject: emailSubject, body: emailBody }).strict(),
 	retry: { maxRetries: 5, baseDelaySeconds: 5, maxDelaySeconds: 300 },
 	timeoutSeconds: 60,
+	// Receiving providers throttle senders per domain: EMAIL_RATE_PER_DOMAIN a minute to each.
+	rateLimit: { limit: (ctx) => ctx.config.emailRatePerDomain, periodSeconds: 60, key: (input) => domainOf(input.recipient) },
 	async run(ctx, { recipient, subject, body }, task) {
 		// Recorded in D1 once the binding accepts the message: a redelivery after
 		// that (a crash before SUCCESS was written) finds the record and does not
