@@ -25,6 +25,7 @@ describe("GET /tasks/:task_id", () => {
 			callback_url: null,
 			callback_task_id: null,
 			workflow_id: null,
+			waiting: null,
 			history: [],
 		});
 	});
