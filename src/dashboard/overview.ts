@@ -141,6 +141,25 @@ function recentFailures(data: Overview) {
 	</section>`;
 }
 
+const waitingRow = (task: TaskRow) => html`<tr>
+	<td><a href="/dashboard/tasks/${task.id}">${displayName(task)}</a></td>
+	<td><code>${task.waiting}</code></td>
+	<td>${timeElement((task.status === "RETRY" ? task.nextAttemptAt : task.dueAt) ?? task.updatedAt)}</td>
+</tr>`;
+
+function waitingOnLimits(data: Overview) {
+	if (data.waiting.length === 0) return html``;
+	return html`<section aria-labelledby="waiting-heading">
+		<h2 id="waiting-heading">Waiting on a flow limit</h2>
+		<div class="table-wrap">
+			<table>
+				${tableHead(["Task", "Held back by", "Asked again"])}
+				<tbody>${data.waiting.map(waitingRow)}</tbody>
+			</table>
+		</div>
+	</section>`;
+}
+
 export const overview = new Hono<AppEnv>();
 
 overview.get("/", async (c) => {
@@ -167,6 +186,7 @@ overview.get("/", async (c) => {
 				${cards(data, backlog)}
 				${throughput(data)}
 				${counts(data)}
+				${waitingOnLimits(data)}
 				${recentFailures(data)}
 			</div>`,
 		),

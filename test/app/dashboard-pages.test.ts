@@ -57,6 +57,19 @@ describe("overview", () => {
 		]);
 	});
 
+	it("lists tasks waiting on a flow limit, and their page says which", async () => {
+		const task = await recorded("process_user_data", { user_id: 42 });
+		await env.DB.prepare("UPDATE tasks SET waiting = 'concurrency_limited', due_at = ? WHERE id = ?")
+			.bind(Date.now() + 5000, task.id)
+			.run();
+		const body = await get("/dashboard");
+		const rows = await texts(body, "section[aria-labelledby=waiting-heading] tbody tr");
+		expect(rows.some((r) => r.includes("process_user_data") && r.includes("concurrency_limited"))).toBe(true);
+		expect(await texts(await get(`/dashboard/tasks/${task.id}`), "li")).toContainEqual(
+			expect.stringContaining("Waiting (concurrency_limited)"),
+		);
+	});
+
 	it("shows the oldest due task as the backlog, not a delayed one", async () => {
 		// Tasks other tests left waiting would be older: finish them first.
 		await env.DB.prepare("UPDATE tasks SET status = 'SUCCESS' WHERE status = 'PENDING'").run();

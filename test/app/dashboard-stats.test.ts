@@ -87,6 +87,14 @@ describe("overview aggregates", () => {
 		}
 	});
 
+	it("lists tasks waiting on a flow limit from the partial index, which holds only them", async () => {
+		const { sql, params } = overviewQueries(testContext().db, new Date(NOW), "1h", names).waiting.toSQL();
+		const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+			.bind(...params)
+			.all<{ detail: string }>();
+		expect(plan.results.map((r) => r.detail).join("; "), sql).toMatch(/USING INDEX tasks_waiting_idx/);
+	});
+
 	it("counts finished tasks per bucket from the index alone", async () => {
 		const { finished, byState, byName } = overviewQueries(testContext().db, new Date(NOW), "1h", names);
 		for (const query of [finished, byState, byName]) {

@@ -3,7 +3,7 @@
 // time bucket, and the oldest task waiting to run. Every query is answered
 // from an index range (test/dashboard-stats.test.ts checks the plans), and all
 // of them travel to D1 in one batch.
-import { and, asc, count, eq, gte, inArray, lte, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, inArray, isNotNull, lte, type SQL, sql } from "drizzle-orm";
 import type { EngineDb } from "../db";
 import { type TaskRow, tasks } from "../schema";
 import { TASK_STATES, type TaskState } from "../states";
@@ -40,6 +40,8 @@ export interface Overview {
 	oldestDue: { id: string; name: string; dueAt: Date } | null;
 	buckets: Bucket[];
 	recentFailures: TaskRow[];
+	/** The latest tasks held back by a flow limit (rate or concurrency). */
+	waiting: TaskRow[];
 }
 
 /** The queries, built but not run: the overview runs them, the plan test explains them. */
@@ -91,6 +93,15 @@ export function overviewQueries(db: EngineDb, now: Date, range: Range, names: re
 			.from(tasks)
 			.where(gte(tasks.createdAt, from))
 			.groupBy(bucketOf(tasks.createdAt)),
+		// Held back by a flow limit, latest first, from the partial waiting index,
+		// which holds only them; the unary + keeps SQLite off the status index,
+		// which would read every PENDING task.
+		waiting: db
+			.select()
+			.from(tasks)
+			.where(and(isNotNull(tasks.waiting), inArray(sql`+${tasks.status}`, ["PENDING", "RETRY"])))
+			.orderBy(desc(tasks.updatedAt))
+			.limit(8),
 		bucketMs,
 		from,
 	};
@@ -98,8 +109,8 @@ export function overviewQueries(db: EngineDb, now: Date, range: Range, names: re
 
 export async function loadOverview(db: EngineDb, now: Date, range: Range, names: readonly string[]): Promise<Overview> {
 	const q = overviewQueries(db, now, range, names);
-	const [[byState, byName, failedByName, unfinished, oldestDue, finished, enqueued], failures] = await Promise.all([
-		db.batch([q.byState, q.byName, q.failedByName, q.unfinished, q.oldestDue, q.finished, q.enqueued]),
+	const [[byState, byName, failedByName, unfinished, oldestDue, finished, enqueued, waiting], failures] = await Promise.all([
+		db.batch([q.byState, q.byName, q.failedByName, q.unfinished, q.oldestDue, q.finished, q.enqueued, q.waiting]),
 		// The same query as GET /tasks?status=FAILURE.
 		listTasks(db, { status: "FAILURE", limit: 8 }),
 	]);
@@ -144,5 +155,6 @@ export async function loadOverview(db: EngineDb, now: Date, range: Range, names:
 		oldestDue: oldest?.dueAt ? { id: oldest.id, name: oldest.name, dueAt: oldest.dueAt } : null,
 		buckets,
 		recentFailures: failures.tasks,
+		waiting,
 	};
 }
