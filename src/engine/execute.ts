@@ -262,7 +262,9 @@ async function run<Ctx>(
 	for (const r of claimed) kinds.set(r.entry, [...(kinds.get(r.entry) ?? []), r]);
 
 	const settled = new Map<Runnable<Ctx>, PromiseSettledResult<Json>>();
-	await Promise.all(
+	// Every kind settles before a failure of one propagates: the batch gives its
+	// concurrency slots back on the way out, and must not while runs still hold them.
+	const kindsDone = await Promise.allSettled(
 		[...kinds].map(async ([entry, list]) => {
 			const effects = new Effects();
 			const items: BatchItem<unknown>[] = list.map((r) => ({ input: r.input, task: infoFor(rt.log, r, claims, effects) }));
@@ -308,6 +310,8 @@ async function run<Ctx>(
 			}
 		}),
 	);
+	const failed = kindsDone.find((k) => k.status === "rejected");
+	if (failed) throw failed.reason;
 
 	const now = new Date();
 	const outcomes = claimed.map((r) => outcomeOf(r, attemptOf(r, claims), settled.get(r)));
