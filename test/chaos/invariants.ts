@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import type { HistoryEntry, TaskState } from "../../src/engine";
 import { tasks } from "../../src/tasks";
+import { EXCLUSIVE, type FlowTrack, RATED } from "./limited";
 
 export interface Observed {
 	/** Every task an API call accepted (202), by id: the task's kind. */
@@ -24,6 +25,8 @@ export interface Observed {
 	messages: Map<string, number[]>;
 	/** Tasks delayed past 12 hours: when they were due, in the tasks' clock. */
 	due: Map<string, number>;
+	/** What the flow-limited stand-ins saw of their own runs (test/chaos/limited.ts). */
+	flow: FlowTrack;
 }
 
 interface Row {
@@ -38,6 +41,7 @@ interface Row {
 	email_effect: number;
 	recoveries: number;
 	payload: string;
+	waiting: string | null;
 }
 
 const maxAttempts = new Map<string, number>(tasks.map((t) => [t.name, t.retry.maxRetries + 1]));
@@ -48,7 +52,7 @@ export async function checkInvariants(observed: Observed) {
 	const rows = new Map<string, Row>();
 	for (let i = 0; i < ids.length; i += 500) {
 		const part = await env.DB.prepare(
-			`SELECT id, name, status, attempts, error, started_at, finished_at, history, recoveries, payload,
+			`SELECT id, name, status, attempts, error, started_at, finished_at, history, recoveries, payload, waiting,
 				(SELECT count(*) FROM task_effects e WHERE e.task_id = tasks.id AND e.key = 'email') AS email_effect
 			FROM tasks WHERE id IN (SELECT value FROM json_each(?))`,
 		)
@@ -108,6 +112,7 @@ export async function checkInvariants(observed: Observed) {
 		else if (row.error?.startsWith("enqueue failed")) violations.push(`a 200 replay named ${id}, which never reached the queue`);
 	}
 	for (const [id, flow] of observed.workflows) violations.push(...workflowViolations(id, flow, rows));
+	violations.push(...flowViolations(observed, rows));
 	violations.push(...observed.apiErrors.map((e) => `API error: ${e}`));
 	return { final, lost, duplicates, violations };
 }
@@ -158,6 +163,50 @@ function workflowViolations(id: string, flow: { kind: string; taskIds: string[] 
 			const given = results.map((r) => `${r.task_id} ${r.status}`).join(", ");
 			const ended = members.map((m) => `${m.id} ${m.status}`).join(", ");
 			if (given !== ended) out.push(`chord ${id}: the callback received [${given}], the members ended [${ended}]`);
+		}
+	}
+	return out;
+}
+
+/**
+ * Nothing lost, nothing over its limit: every flow-limited task ended final
+ * (a SUCCESS having run, and none still marked waiting); no key of the
+ * concurrency-limited task ever had more than its limit of runs in flight;
+ * and no window of periodSeconds holds more than the rate limit's starts of
+ * one key (by the rows' started_at: the admission time).
+ */
+function flowViolations(observed: Observed, rows: Map<string, Row>): string[] {
+	const out: string[] = [];
+	const starts = new Map<string, number[]>();
+	for (const [id, name] of observed.accepted) {
+		if (name !== EXCLUSIVE.name && name !== RATED.name) continue;
+		const row = rows.get(id);
+		if (!row || !FINAL.has(row.status)) {
+			out.push(`flow-limited ${name} ${id} lost: ${row?.status ?? "not recorded"}`);
+			continue;
+		}
+		if (row.waiting !== null) out.push(`flow-limited ${name} ${id} is ${row.status} yet marked waiting (${row.waiting})`);
+		const input = JSON.parse(row.payload) as { key: string; id: string };
+		if (row.status === "SUCCESS" && !observed.flow.ran.has(input.id))
+			out.push(`flow-limited ${name} ${id} is SUCCESS but never ran`);
+		if (name === RATED.name && row.started_at !== null) starts.set(input.key, [...(starts.get(input.key) ?? []), row.started_at]);
+	}
+	for (const [key, most] of observed.flow.most) {
+		if (most > EXCLUSIVE.limit)
+			out.push(
+				`concurrency: ${EXCLUSIVE.name} key ${key} had ${most} runs in flight, limit ${EXCLUSIVE.limit} (in flight: ${observed.flow.over.join("; ")})`,
+			);
+	}
+	const period = RATED.periodSeconds * 1000;
+	for (const [key, list] of starts) {
+		list.sort((a, b) => a - b);
+		for (let i = RATED.limit; i < list.length; i++) {
+			const first = list[i - RATED.limit] as number;
+			if ((list[i] as number) - first < period) {
+				out.push(
+					`rate: ${RATED.name} key ${key} started ${RATED.limit + 1} runs within ${(list[i] as number) - first} ms, limit ${RATED.limit} per ${period} ms`,
+				);
+			}
 		}
 	}
 	return out;

@@ -13,6 +13,7 @@ import { createEngine } from "../../src/engine";
 import { engineOptions } from "../../src/index";
 import { DEFAULT_RATES, Faults, faultyD1, type Rates, seededRandom } from "./faults";
 import { checkInvariants, type Observed } from "./invariants";
+import { EXCLUSIVE, limitedTasks, newFlowTrack, RATED } from "./limited";
 
 const TOKEN = "test-token-0123456789abcdef";
 const DLQ = env.TASKS_DEAD_LETTER_QUEUE;
@@ -55,6 +56,7 @@ export async function simulate(options: ChaosOptions) {
 		released: new Set(),
 		messages: new Map(),
 		due: new Map(),
+		flow: newFlowTrack(),
 	};
 	// How far the quiescence below has moved D1's clock back: a message's
 	// "now" in the tasks' own time is Date.now() + clockShift.
@@ -127,7 +129,10 @@ export async function simulate(options: ChaosOptions) {
 		// The rate limiter is not under test: it always admits.
 		ENQUEUE_LIMITER: { limit: async () => ({ success: true }) },
 	};
-	const engine = createEngine(engineOptions);
+	// The app's tasks and two flow-limited stand-ins (test/chaos/limited.ts), kept by the real FlowControl object.
+	const limited = limitedTasks(observed.flow);
+	const engine = createEngine({ ...engineOptions, tasks: [...engineOptions.tasks, limited.exclusive, limited.rated] });
+	const client = engine.context(chaosEnv).tasks;
 	const app = createApp(engine.context);
 	// The engine's pauses between tries of a failed write pass at once: the
 	// simulation compresses time, it does not wait it out.
@@ -174,6 +179,20 @@ export async function simulate(options: ChaosOptions) {
 	const email = () => ({ email: `user${Math.floor(random() * 1000)}@example.com`, subject: "Chaos", body: "Hello" });
 
 	async function request() {
+		if (random() < 0.06) {
+			// A burst of a flow-limited stand-in with one key, enqueued as the app would (so one
+			// batch often holds more than the limit); an enqueue the queue refused is not accepted.
+			const rated = random() < 0.4;
+			const key = rated ? pick(RATED.keys) : pick(EXCLUSIVE.keys);
+			const burst = Array.from({ length: 1 + Math.floor(random() * 5) }, () => ({ key, id: crypto.randomUUID() }));
+			const enqueued = await Promise.all(
+				burst.map((input) =>
+					(rated ? client.enqueue(limited.rated, input) : client.enqueue(limited.exclusive, input)).catch(() => undefined),
+				),
+			);
+			for (const e of enqueued) if (e && !e.replayed) accept([e.id], rated ? RATED.name : EXCLUSIVE.name);
+			return;
+		}
 		const roll = random();
 		if (roll < 0.35) {
 			// Some a minute to an hour ahead; some further than a queue can delay a message (12 to 36 hours).
@@ -342,6 +361,11 @@ export async function simulate(options: ChaosOptions) {
 		tasks: observed.accepted.size,
 		workflows: observed.workflows.size,
 		released: observed.released.size,
+		limited: {
+			tasks: [...observed.accepted.values()].filter((n) => n === EXCLUSIVE.name || n === RATED.name).length,
+			runs: [...observed.flow.ran.values()].reduce((n, r) => n + r, 0),
+			mostInFlight: Object.fromEntries(observed.flow.most),
+		},
 		...violations,
 		faults: faults.counts,
 		faultLog: faults.log,
