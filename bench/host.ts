@@ -70,6 +70,10 @@ export async function startHost(entry: string, options: HostOptions = {}): Promi
 					queueConsumers,
 					bindings: {
 						...(workerOptions.bindings as Record<string, string>),
+						// As with the enqueue limiter below: send_email's per-domain rate
+						// limit (FlowControl) must not throttle the drains; the most the
+						// config accepts.
+						EMAIL_RATE_PER_DOMAIN: "1000000",
 						...options.vars,
 						API_TOKENS: TOKEN,
 						SESSION_SECRET: "bench-session-secret-0123456789abcdef",

@@ -1,6 +1,7 @@
-// npm run bench: throughput, drain rate, round trip, D1 work per batch and
-// bundle size, measured in one run on this machine. Prints a table and writes
-// bench/results/latest.json. Loopback only; every loop is bounded.
+// npm run bench: throughput, drain rate, round trip, D1 and Durable Object
+// (FlowControl) calls per batch and bundle size, measured in one run on this
+// machine. Prints a table and writes bench/results/latest.json. Loopback
+// only; every loop is bounded.
 import { execFile } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -154,6 +155,8 @@ interface BatchCounts {
 	messages: number;
 	roundTrips: number;
 	statements: number;
+	flowCalls: number;
+	flowByMethod: Record<string, number>;
 }
 
 /**
@@ -351,6 +354,22 @@ async function main() {
 			`${b?.roundTrips} round trips`,
 			`${b?.statements} statements, ${b?.messages} messages`,
 			verdict((b?.roundTrips ?? Infinity) <= target, `<= ${target}`),
+		]);
+	}
+	// FlowControl calls a batch may make (wrangler.toml's subrequest budget):
+	// process_user_data's concurrency limit take, give back, extend; send_email's
+	// rate limit take, refund.
+	const flowTargets: Record<string, number> = { processUser: 3, sendEmail: 2, mixed: 5 };
+	for (const [name, b] of Object.entries(d1)) {
+		const target = flowTargets[name] ?? 0;
+		const byMethod = Object.entries(b?.flowByMethod ?? {})
+			.map(([method, n]) => `${method} ${n}`)
+			.join(", ");
+		rows.push([
+			`DO per batch (${name})`,
+			`${b?.flowCalls} FlowControl calls`,
+			`${byMethod || "none"}; ${b?.messages} messages`,
+			verdict((b?.flowCalls ?? Infinity) <= target, `<= ${target}`),
 		]);
 	}
 	const largest = Object.entries(size.minifiedKiBByPackage)

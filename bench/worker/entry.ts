@@ -6,8 +6,9 @@
 //   locally at each Cloudflare location. Miniflare emulates the binding with a
 //   SQLite-backed Durable Object written on every call, which costs more than
 //   the rest of the enqueue path together (the probe below shows how much).
-// BENCH_COUNT_D1 = "1": each queue() invocation's D1 binding is wrapped by a
-//   counter; GET /__bench/batches returns what each consumed batch asked of D1.
+// BENCH_COUNT_D1 = "1": each queue() invocation's D1 binding and FLOW Durable
+//   Object namespace are wrapped by counters; GET /__bench/batches returns what
+//   each consumed batch asked of D1 and of FlowControl.
 //
 // GET /__bench/finished counts finished tasks; POST /__bench/succeeded counts
 // SUCCESS among the posted ids. The benchmark asks these over HTTP, not
@@ -21,6 +22,10 @@
 import worker from "../../src/index";
 import { createMailer } from "../../src/mail/mailer";
 import { countingD1, type D1Counts } from "./d1-counter";
+import { countingFlow, type FlowCounts } from "./flow-counter";
+
+// wrangler.toml binds FLOW to this class: the bench entry must export it too.
+export { FlowControl } from "../../src/index";
 
 interface BenchVars {
 	BENCH_LIMITER?: string;
@@ -28,7 +33,7 @@ interface BenchVars {
 }
 type BenchEnv = Env & BenchVars;
 
-interface BatchCounts extends D1Counts {
+interface BatchCounts extends D1Counts, FlowCounts {
 	queue: string;
 	messages: number;
 }
@@ -110,8 +115,15 @@ export default {
 		for (const message of probes) message.ack();
 		if (probes.length === batch.messages.length) return;
 		if (env.BENCH_COUNT_D1 !== "1") return worker.queue(batch, envFor(env));
-		const counts: BatchCounts = { queue: batch.queue, messages: batch.messages.length, roundTrips: 0, statements: 0 };
+		const counts: BatchCounts = {
+			queue: batch.queue,
+			messages: batch.messages.length,
+			roundTrips: 0,
+			statements: 0,
+			flowCalls: 0,
+			flowByMethod: {},
+		};
 		batches.push(counts);
-		await worker.queue(batch, { ...envFor(env), DB: countingD1(env.DB, counts) });
+		await worker.queue(batch, { ...envFor(env), DB: countingD1(env.DB, counts), FLOW: countingFlow(env.FLOW, counts) });
 	},
 } satisfies ExportedHandler<BenchEnv, unknown>;
