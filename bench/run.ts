@@ -380,7 +380,7 @@ async function main() {
 		"bundle (production)",
 		`${size.gzipKiB} KiB gzip`,
 		`${size.rawKiB} KiB raw; largest, minified KiB: ${largest}`,
-		verdict(size.gzipKiB <= 100, "<= 100 KiB gzip"),
+		verdict(size.gzipKiB <= 104, "<= 104 KiB gzip"),
 	]);
 	const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
 	for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  "));
