@@ -4,6 +4,7 @@
 // queue is consumed here too, dispatched on batch.queue.
 import { envelopeSchema } from "./envelope";
 import { executeBatch, type Scope, truncatedBody } from "./execute";
+import { DEFAULT_MAX_RETRIES } from "./limits";
 import { errorMessage } from "./log";
 import type { Runtime } from "./runtime";
 import { failNow, type Unrunnable } from "./store/tasks";
@@ -45,10 +46,10 @@ export async function consumeBatch<Ctx>(batch: MessageBatch<unknown>, scope: Sco
 }
 
 // A wait for a flow limit is not a failure, but every retry of a message counts
-// towards the queue's max_retries (3 unless configured), past which it is
-// dead-lettered. A message that has waited this often goes back to the queue
-// as a fresh copy instead, with its count at zero.
-const RESEND_WAITING_AFTER = 3;
+// towards the queue's max_retries, past which it is dead-lettered. A message
+// that has been delivered this often goes back to the queue as a fresh copy
+// instead, with its count at zero: safe under any max_retries, even the default.
+const RESEND_WAITING_AFTER = DEFAULT_MAX_RETRIES;
 
 async function resendWaiting(rt: Runtime, waiting: { message: Message<unknown>; delaySeconds: number }[]): Promise<void> {
 	try {

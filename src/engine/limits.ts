@@ -30,6 +30,13 @@ export const MAX_BATCH_MESSAGES = 100;
 export const MAX_BATCH_BYTES = 200 * 1024;
 
 /**
+ * A consumer's max_retries when wrangler.toml does not set it: a message
+ * retried past it goes to the dead-letter queue.
+ * https://developers.cloudflare.com/queues/configuration/batching-retries/#explicit-acknowledgement-and-retries
+ */
+export const DEFAULT_MAX_RETRIES = 3;
+
+/**
  * D1 binds at most 100 parameters to one statement.
  * https://developers.cloudflare.com/d1/platform/limits/
  */

@@ -38,8 +38,6 @@ export interface Admission {
 	waiting: Map<string, { reason: WaitReason; retryInSeconds: number }>;
 	/** When the rate limiter admitted a run: the start its window counts. */
 	admittedAt: Map<string, number>;
-	/** Limiter calls made so far (takes, gives, extensions). */
-	readonly calls: () => number;
 	/** Holds the slots of these runs until `until`: their leases were extended. */
 	extend(ids: readonly string[], until: Date): Promise<void>;
 	/** Gives back every slot taken, and the rate places of runs in `unrun`. Never throws. */
@@ -58,11 +56,7 @@ export async function admit(
 	const holder = crypto.randomUUID();
 	const groups = new Map<string, Group>();
 	const groupsOf = new Map<string, Group[]>();
-	let calls = 0;
-	const stub = (name: string) => {
-		calls++;
-		return ns.get(ns.idFromName(name));
-	};
+	const stub = (name: string) => ns.get(ns.idFromName(name));
 	const unkeyable = new Map<string, string>();
 	for (const c of candidates) {
 		const mine: Group[] = [];
@@ -132,7 +126,6 @@ export async function admit(
 		unkeyable,
 		waiting,
 		admittedAt,
-		calls: () => calls,
 		async extend(ids, until) {
 			const extended = new Set(ids);
 			await Promise.all(

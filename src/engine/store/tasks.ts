@@ -340,6 +340,22 @@ export async function recordOutcomes(db: EngineDb, outcomes: readonly Outcome[],
 	return new Set(results.flatMap((result) => rows<{ id: string }>(result).map((row) => row.id)));
 }
 
+/** Tasks known from their messages, as the one JSON parameter the upserts below read with json_each. */
+function rowsJson<T extends { id: string; name: string; payload: Json; enqueuedAt: Date }>(
+	list: readonly T[],
+	more: (task: T) => object,
+): string {
+	return JSON.stringify(
+		list.map((t) => ({
+			id: t.id,
+			name: t.name,
+			payload: JSON.stringify(t.payload ?? null),
+			created_at: ms(t.enqueuedAt),
+			...more(t),
+		})),
+	);
+}
+
 export interface Waiting {
 	id: string;
 	name: string;
@@ -364,16 +380,7 @@ const MARK_WAITING = `
 
 /** Records why these tasks' deliveries were held back by a flow limit, and until when; for a batch. */
 export function markWaiting(db: EngineDb, list: readonly Waiting[], now: Date): BatchStatement {
-	const json = JSON.stringify(
-		list.map((t) => ({
-			id: t.id,
-			name: t.name,
-			payload: JSON.stringify(t.payload ?? null),
-			created_at: ms(t.enqueuedAt),
-			reason: t.reason,
-			until: ms(t.until),
-		})),
-	);
+	const json = rowsJson(list, (t) => ({ reason: t.reason, until: ms(t.until) }));
 	return db.$client.prepare(MARK_WAITING).bind(json, ms(now));
 }
 
@@ -409,15 +416,7 @@ const FAIL_UNRUNNABLE = `
  * failed.
  */
 export function failUnrunnable(db: EngineDb, list: readonly Unrunnable[], now: Date): BatchStatement {
-	const json = JSON.stringify(
-		list.map((t) => ({
-			id: t.id,
-			name: t.name,
-			payload: JSON.stringify(t.payload ?? null),
-			created_at: ms(t.enqueuedAt),
-			error: t.error,
-		})),
-	);
+	const json = rowsJson(list, (t) => ({ error: t.error }));
 	return db.$client.prepare(FAIL_UNRUNNABLE).bind(json, ms(now));
 }
 
