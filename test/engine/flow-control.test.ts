@@ -7,7 +7,7 @@ import * as z from "zod";
 import { defineTask } from "../../src/engine/define";
 import type { Decision } from "../../src/engine/execute";
 import type { FlowControl } from "../../src/engine/flow/control";
-import { row, type StandInContext, standInEngine } from "./harness";
+import { failD1When, row, type StandInContext, standInEngine } from "./harness";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -191,6 +191,54 @@ describe("concurrency limit", () => {
 		batch.mockRestore();
 		const [decision] = await engine.execute([delivery("exclusive_fail", {})]);
 		expect(decision?.outcome).toBe("success");
+	});
+});
+
+describe("a batch whose machinery fails in one kind", () => {
+	it("keeps its concurrency slots until its other kinds' runs have settled", async () => {
+		// One kind's run times out with an effect still under way; holding its
+		// lease longer is a D1 write, and that write fails: the batch fails.
+		const stuck = defineTask({
+			name: "stuck_effect",
+			input: z.object({}),
+			timeoutSeconds: 0.2,
+			async run(_ctx: StandInContext, _input, task) {
+				await task.once("slow", async () => {
+					await sleep(600);
+					return null;
+				});
+				return null;
+			},
+		});
+		const running: string[] = [];
+		let most = 0;
+		const exclusive = defineTask({
+			name: "exclusive_beside",
+			input: z.object({ n: z.number() }),
+			concurrencyLimit: { limit: 1 },
+			async run(_ctx: StandInContext, { n }) {
+				running.push(String(n));
+				most = Math.max(most, running.length);
+				await sleep(1_000);
+				running.splice(running.indexOf(String(n)), 1);
+				return null;
+			},
+		});
+		const engine = standInEngine([stuck, exclusive]);
+		failD1When((sql) => sql.includes("SET lease_expires_at = ?2"));
+
+		const failing = engine.execute([delivery("stuck_effect", {}), delivery("exclusive_beside", { n: 1 })]);
+		const failed = expect(failing).rejects.toThrow(/D1_ERROR/);
+		// The failing kind has given up by now; the slot's run is still running.
+		await sleep(500);
+		const [second] = await engine.execute([delivery("exclusive_beside", { n: 2 })]);
+		expect(second).toMatchObject({ outcome: "waiting", reason: "concurrency_limited" });
+		await failed;
+		expect(most).toBe(1);
+
+		// Once the batch is over, its slot is free.
+		const [third] = await engine.execute([delivery("exclusive_beside", { n: 3 })]);
+		expect(third?.outcome).toBe("success");
 	});
 });
 
