@@ -280,9 +280,27 @@ async function headline() {
 	}
 }
 
+/**
+ * The same enqueue loads and drains on the Worker built from the same tasks
+ * without their flow limits (BENCH_LIMITS=off): what FlowControl costs.
+ */
+async function limitsOff() {
+	const host = await startHost(ENTRY, { vars: { BENCH_LIMITER: "memory", BENCH_LIMITS: "off" } });
+	try {
+		await seedUsers(host, 2000);
+		const { sendEmail, processUser } = await enqueueLoads(host);
+		const drainUsers = await drain(host, "process_user_data", 2000);
+		const drainEmails = await drain(host, "send_email", 500);
+		return { sendEmail, processUser, drainUsers, drainEmails };
+	} finally {
+		await host.dispose();
+	}
+}
+
 async function main() {
 	const started = Date.now();
 	const results = await headline();
+	const off = await limitsOff();
 	const { d1, probes } = await perBatchAndProbes();
 	const size = bundleSize();
 
@@ -308,6 +326,10 @@ async function main() {
 		})),
 		probes: probes.map((r) => ({ ...r, ofHealth: Number((r.rps / (probes[0]?.rps ?? r.rps)).toFixed(2)) })),
 		drain: [results.drainUsers, results.drainEmails],
+		limitsOff: {
+			enqueue: [off.sendEmail, off.processUser],
+			drain: [off.drainUsers, off.drainEmails],
+		},
 		roundTrip: results.roundTrip,
 		d1PerBatchOf100: d1,
 		bundle: size,
@@ -340,6 +362,18 @@ async function main() {
 			verdict(d.perSecond >= target, `>= ${target}/s`),
 		]);
 	});
+	// Flow limits on (the headline) against off, measured in this run.
+	const onOff = (name: string, on: number, offValue: number, unit: string) =>
+		rows.push([
+			`${name}, limits off`,
+			`${offValue} ${unit}`,
+			`limits on ${on} ${unit}: ${(on / offValue).toFixed(2)}x of off`,
+			"",
+		]);
+	onOff(results.sendEmail.name, results.sendEmail.rps, off.sendEmail.rps, "req/s");
+	onOff(results.processUser.name, results.processUser.rps, off.processUser.rps, "req/s");
+	onOff(`drain ${off.drainUsers.name}`, results.drainUsers.perSecond, off.drainUsers.perSecond, "tasks/s");
+	onOff(`drain ${off.drainEmails.name}`, results.drainEmails.perSecond, off.drainEmails.perSecond, "tasks/s");
 	rows.push([
 		"round trip",
 		`${report.roundTrip.medianMs} ms median`,

@@ -6,6 +6,9 @@
 //   locally at each Cloudflare location. Miniflare emulates the binding with a
 //   SQLite-backed Durable Object written on every call, which costs more than
 //   the rest of the enqueue path together (the probe below shows how much).
+// BENCH_LIMITS = "off": the same Worker built from the same tasks with their
+//   flow limits (rateLimit, concurrencyLimit, debounce) removed, to show what
+//   the FlowControl Durable Object costs the enqueue and drain figures.
 // BENCH_COUNT_D1 = "1": each queue() invocation's D1 binding and FLOW Durable
 //   Object namespace are wrapped by counters; GET /__bench/batches returns what
 //   each consumed batch asked of D1 and of FlowControl.
@@ -19,7 +22,9 @@
 // Probes (POST): /__bench/d1-insert (one INSERT), /__bench/queue-send (one
 // message, acked unrun), /__bench/limiter (one call to the emulated limiter),
 // /__bench/email-send (one email built and handed to send_email).
-import worker from "../../src/index";
+import { createApp } from "../../src/app";
+import { createEngine } from "../../src/engine";
+import worker, { engineOptions } from "../../src/index";
 import { createMailer } from "../../src/mail/mailer";
 import { countingD1, type D1Counts } from "./d1-counter";
 import { countingFlow, type FlowCounts } from "./flow-counter";
@@ -29,6 +34,7 @@ export { FlowControl } from "../../src/index";
 
 interface BenchVars {
 	BENCH_LIMITER?: string;
+	BENCH_LIMITS?: string;
 	BENCH_COUNT_D1?: string;
 }
 type BenchEnv = Env & BenchVars;
@@ -55,6 +61,14 @@ function memoryLimiter(limit: number, periodSeconds: number): RateLimit {
 		},
 	};
 }
+
+// The Worker as src/index.ts composes it, from tasks without flow limits.
+const unlimitedEngine = createEngine({
+	...engineOptions,
+	tasks: engineOptions.tasks.map((task) => ({ ...task, rateLimit: undefined, concurrencyLimit: undefined, debounce: undefined })),
+});
+const unlimited = { fetch: createApp(unlimitedEngine.context).fetch, queue: unlimitedEngine.consume };
+const workerFor = (env: BenchEnv) => (env.BENCH_LIMITS === "off" ? unlimited : worker);
 
 // One substituted env per original, so the Worker's per-env caches still hit.
 const substituted = new WeakMap<object, Env>();
@@ -107,14 +121,14 @@ export default {
 				});
 				return accepted();
 			default:
-				return worker.fetch(request, envFor(env), ctx);
+				return workerFor(env).fetch(request, envFor(env), ctx);
 		}
 	},
 	async queue(batch, env) {
 		const probes = batch.messages.filter((m) => (m.body as { name?: unknown } | null)?.name === PROBE);
 		for (const message of probes) message.ack();
 		if (probes.length === batch.messages.length) return;
-		if (env.BENCH_COUNT_D1 !== "1") return worker.queue(batch, envFor(env));
+		if (env.BENCH_COUNT_D1 !== "1") return workerFor(env).queue(batch, envFor(env));
 		const counts: BatchCounts = {
 			queue: batch.queue,
 			messages: batch.messages.length,
@@ -124,6 +138,6 @@ export default {
 			flowByMethod: {},
 		};
 		batches.push(counts);
-		await worker.queue(batch, { ...envFor(env), DB: countingD1(env.DB, counts), FLOW: countingFlow(env.FLOW, counts) });
+		await workerFor(env).queue(batch, { ...envFor(env), DB: countingD1(env.DB, counts), FLOW: countingFlow(env.FLOW, counts) });
 	},
 } satisfies ExportedHandler<BenchEnv, unknown>;
