@@ -14,10 +14,11 @@ export const TOKEN = "bench-token-0123456789abcdef";
 
 /** Bundles `entry` (with the development config unless `env` names another); returns
  * the bundle's path. esbuild's metafile lands next to it as bundle-meta.json. */
-export function bundle(entry: string, env?: string): string {
+export function bundle(entry: string, env?: string, { minify = true } = {}): string {
 	const outdir = mkdtempSync(path.join(tmpdir(), "edge-tasks-bundle-"));
 	const meta = `--metafile=${path.join(outdir, "bundle-meta.json")}`;
 	const args = ["wrangler", "deploy", "--dry-run", "--outdir", outdir, meta, ...(env ? ["--env", env] : []), entry];
+	if (!minify) args.push("--no-minify");
 	execFileSync("npx", args, { cwd: ROOT, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
 	return path.join(outdir, `${path.basename(entry, ".ts")}.js`);
 }
@@ -36,10 +37,22 @@ export interface HostOptions {
 	vars?: Record<string, string>;
 	/** Bundle with this environment's build settings (its `define`), e.g. "production"; the bindings stay development's. */
 	buildEnv?: string;
+	/** Opens workerd's own inspector (no proxy) on this port, for a CPU profile (bench/profile.ts). */
+	inspectorPort?: number;
+	/** Bundles unminified, so that a profile names functions (`minify` in wrangler.toml is on). */
+	minify?: boolean;
+	/**
+	 * Puts Miniflare's static-assets router in front of the Worker, as `wrangler
+	 * dev` does. Off by default: in production the platform serves assets and
+	 * routes requests to the Worker before it runs, on no CPU of the Worker's,
+	 * while locally the router is two more Workers in the same thread, which
+	 * halves what /health can do. The benchmark measures that cost as a probe.
+	 */
+	assetRouter?: boolean;
 }
 
 export async function startHost(entry: string, options: HostOptions = {}): Promise<Host> {
-	const script = bundle(entry, options.buildEnv);
+	const script = bundle(entry, options.buildEnv, { minify: options.minify ?? true });
 	// The development environment's bindings, as wrangler.toml declares them,
 	// in the form wrangler itself hands to Miniflare.
 	const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
@@ -50,6 +63,7 @@ export async function startHost(entry: string, options: HostOptions = {}): Promi
 		convertV4MiniflareOptions({
 			host: "127.0.0.1",
 			port: 0,
+			...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
 			// Miniflare would fetch Request.cf's data from workers.cloudflare.com at
 			// start: the host must not touch the network, and the placeholder serves.
 			cf: false,
@@ -64,6 +78,7 @@ export async function startHost(entry: string, options: HostOptions = {}): Promi
 			workers: [
 				{
 					...workerOptions,
+					...(options.assetRouter ? {} : { assets: undefined }),
 					name: "edge-tasks",
 					modulesRoot: path.dirname(script),
 					modules: [{ type: "ESModule", path: script }],

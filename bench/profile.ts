@@ -1,0 +1,120 @@
+// npm run bench:profile -- [route] [seconds]: a CPU profile of the Worker's
+// isolate while autocannon drives one enqueue route (default POST
+// /send-email), the consumer draining behind it as in `npm run bench`. Takes
+// the profile through workerd's inspector (the DevTools protocol), writes it
+// to bench/results/<route>.cpuprofile (open it in Chrome's DevTools) and
+// prints where the time went: by function (self time) and by package.
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { ROOT, startHost, TOKEN } from "./host.ts";
+
+const run = promisify(execFile);
+const route = process.argv[2] ?? "/send-email";
+const seconds = Number(process.argv[3] ?? 6);
+const INSPECTOR_PORT = 9239;
+const EMAIL = JSON.stringify({ email: "ada@example.com", subject: "Bench", body: "Hello from the benchmark." });
+
+interface ProfileNode {
+	id: number;
+	callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+	children?: number[];
+}
+interface Profile {
+	nodes: ProfileNode[];
+	samples: number[];
+	timeDeltas: number[];
+	startTime: number;
+	endTime: number;
+}
+
+/** One DevTools-protocol session over the inspector's WebSocket. */
+async function inspect(port: number) {
+	const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as {
+		title?: string;
+		webSocketDebuggerUrl: string;
+	}[];
+	const target = targets.find((t) => t.title?.endsWith(":edge-tasks"));
+	if (!target) throw new Error("no inspector target");
+	const socket = new WebSocket(target.webSocketDebuggerUrl);
+	await new Promise((resolve, reject) => {
+		socket.addEventListener("open", resolve, { once: true });
+		socket.addEventListener("error", reject, { once: true });
+	});
+	let next = 1;
+	const pending = new Map<number, (result: unknown) => void>();
+	socket.addEventListener("message", (event) => {
+		const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
+		if (message.id !== undefined) pending.get(message.id)?.(message.result);
+	});
+	return {
+		send<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+			const id = next++;
+			socket.send(JSON.stringify({ id, method, params }));
+			return new Promise((resolve) => pending.set(id, resolve as (result: unknown) => void));
+		},
+		close: () => socket.close(),
+	};
+}
+
+/** Self time per function and per package, in ms, largest first. */
+function summarize(profile: Profile) {
+	const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+	const self = new Map<number, number>();
+	profile.samples.forEach((id, i) => {
+		self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+	});
+	const total = (profile.endTime - profile.startTime) / 1000;
+	const byFunction = new Map<string, number>();
+	const byPackage = new Map<string, number>();
+	for (const [id, ms] of self) {
+		const { functionName, url, lineNumber } = byId.get(id)?.callFrame ?? { functionName: "?", url: "", lineNumber: 0 };
+		const where = url ? `${path.basename(url)}:${lineNumber + 1}` : "";
+		const name = `${functionName || "(anonymous)"} ${where}`.trim();
+		byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
+		const pkg = url ? (/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? "edge-tasks") : functionName;
+		byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + ms);
+	}
+	const top = (m: Map<string, number>, n: number) =>
+		[...m]
+			.sort((a, b) => b[1] - a[1])
+			.slice(0, n)
+			.map(([name, ms]) => `${ms.toFixed(0).padStart(7)} ms  ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
+	return { total, functions: top(byFunction, 30), packages: top(byPackage, 12) };
+}
+
+const host = await startHost("bench/worker/entry.ts", {
+	vars: { BENCH_LIMITER: "memory" },
+	inspectorPort: INSPECTOR_PORT,
+	minify: false,
+});
+try {
+	const seed = [];
+	for (let i = 1; i <= 2000; i++)
+		seed.push(host.db.prepare("INSERT INTO users (email, name) VALUES (?, ?)").bind(`user${i}@example.com`, `User ${i}`));
+	for (let i = 0; i < seed.length; i += 500) await host.db.batch(seed.slice(i, i + 500));
+
+	const inspector = await inspect(INSPECTOR_PORT);
+	await inspector.send("Profiler.enable");
+	await inspector.send("Profiler.setSamplingInterval", { interval: 200 });
+	await inspector.send("Profiler.start");
+	const method = route === "/health" ? "GET" : "POST";
+	const args = ["--json", "-c", "32", "-d", String(seconds), "-m", method, "-H", `authorization=Bearer ${TOKEN}`];
+	if (route === "/send-email") args.push("-H", "content-type=application/json", "-b", EMAIL);
+	const { stdout } = await run(path.join(ROOT, "node_modules/.bin/autocannon"), [...args, new URL(route, host.url).toString()]);
+	const { profile } = await inspector.send<{ profile: Profile }>("Profiler.stop");
+	inspector.close();
+
+	const load = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number } };
+	const file = path.join(ROOT, "bench/results", `${route.replace(/\W+/g, "-").replace(/^-|-$/g, "")}.cpuprofile`);
+	writeFileSync(file, JSON.stringify(profile));
+	const { total, functions, packages } = summarize(profile);
+	console.log(
+		`${route}: ${Math.round(load.requests.average)} req/s, p50 ${load.latency.p50} ms, p99 ${load.latency.p99} ms; profile ${total.toFixed(0)} ms, written to ${path.relative(ROOT, file)}`,
+	);
+	console.log("\nself time by package\n", packages.join("\n"));
+	console.log("\nself time by function\n", functions.join("\n"));
+} finally {
+	await host.dispose();
+}
