@@ -9,6 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import type autocannon from "autocannon";
+import { billing } from "./billing.ts";
 import { bundle, type Host, ROOT, startHost, TOKEN } from "./host.ts";
 
 const run = promisify(execFile);
@@ -302,6 +303,7 @@ async function main() {
 	const results = await headline();
 	const off = await limitsOff();
 	const { d1, probes } = await perBatchAndProbes();
+	const bill = await billing();
 	const size = bundleSize();
 
 	const health = results.health;
@@ -332,6 +334,7 @@ async function main() {
 		},
 		roundTrip: results.roundTrip,
 		d1PerBatchOf100: d1,
+		billing: bill.report,
 		bundle: size,
 		seconds: Math.round((Date.now() - started) / 1000),
 	};
@@ -406,6 +409,7 @@ async function main() {
 			verdict((b?.flowCalls ?? Infinity) <= target, `<= ${target}`),
 		]);
 	}
+	rows.push(...bill.rows);
 	const largest = Object.entries(size.minifiedKiBByPackage)
 		.slice(0, 4)
 		.map(([name, kib]) => `${name} ${kib}`)

@@ -9,9 +9,13 @@
 // BENCH_LIMITS = "off": the same Worker built from the same tasks with their
 //   flow limits (rateLimit, concurrencyLimit, debounce) removed, to show what
 //   the FlowControl Durable Object costs the enqueue and drain figures.
-// BENCH_COUNT_D1 = "1": each queue() invocation's D1 binding and FLOW Durable
-//   Object namespace are wrapped by counters; GET /__bench/batches returns what
-//   each consumed batch asked of D1 and of FlowControl.
+// BENCH_COUNT_D1 = "1": each queue() invocation's D1 binding, task queue and
+//   FLOW Durable Object namespace are wrapped by counters, and its messages'
+//   acks and retries counted; GET /__bench/batches returns what each consumed
+//   batch asked of D1, Queues and FlowControl. The same for each cron and each
+//   request carrying an x-bench-count header (its value labels it): GET
+//   /__bench/calls. The FlowControl objects count their own storage and alarms:
+//   GET /__bench/flow-storage.
 //
 // GET /__bench/finished counts finished tasks; POST /__bench/succeeded counts
 // SUCCESS among the posted ids. The benchmark asks these over HTTP, not
@@ -26,11 +30,13 @@ import { createApp } from "../../src/app";
 import { createEngine } from "../../src/engine";
 import worker, { engineOptions } from "../../src/index";
 import { createMailer } from "../../src/mail/mailer";
-import { countingD1, type D1Counts } from "./d1-counter";
-import { countingFlow, type FlowCounts } from "./flow-counter";
+import { flowStorage } from "./flow-counter";
+import { type Counts, countedEnv, emptyCounts } from "./invocation-counts";
+import { countingBatch } from "./queue-counter";
 
-// wrangler.toml binds FLOW to this class: the bench entry must export it too.
-export { FlowControl } from "../../src/index";
+// wrangler.toml binds FLOW to this class: the bench entry must export it too
+// (counting its storage when BENCH_COUNT_D1 is on).
+export { CountingFlowControl as FlowControl } from "./flow-counter";
 
 interface BenchVars {
 	BENCH_LIMITER?: string;
@@ -39,12 +45,21 @@ interface BenchVars {
 }
 type BenchEnv = Env & BenchVars;
 
-interface BatchCounts extends D1Counts, FlowCounts {
+interface BatchCounts extends Counts {
 	queue: string;
 	messages: number;
+	/** Messages by task name. */
+	tasks: Record<string, number>;
+}
+
+/** A counted request (labelled by its x-bench-count header) or cron. */
+interface CallCounts extends Counts {
+	label: string;
 }
 
 const batches: BatchCounts[] = [];
+const calls: CallCounts[] = [];
+const COUNT_HEADER = "x-bench-count";
 const PROBE = "bench_probe";
 const accepted = () => new Response(null, { status: 202 });
 
@@ -87,6 +102,10 @@ export default {
 		switch (new URL(request.url).pathname) {
 			case "/__bench/batches":
 				return Response.json(batches);
+			case "/__bench/calls":
+				return Response.json(calls);
+			case "/__bench/flow-storage":
+				return Response.json(flowStorage);
 			case "/__bench/finished":
 				return Response.json(
 					await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE status IN ('SUCCESS', 'FAILURE', 'REVOKED')").first(),
@@ -120,8 +139,13 @@ export default {
 					messageId: `<probe-${crypto.randomUUID()}@example.com>`,
 				});
 				return accepted();
-			default:
-				return workerFor(env).fetch(request, envFor(env), ctx);
+			default: {
+				const label = env.BENCH_COUNT_D1 === "1" ? request.headers.get(COUNT_HEADER) : null;
+				if (label === null) return workerFor(env).fetch(request, envFor(env), ctx);
+				const counts: CallCounts = { label, ...emptyCounts() };
+				calls.push(counts);
+				return workerFor(env).fetch(request, countedEnv(envFor(env), counts), ctx);
+			}
 		}
 	},
 	async queue(batch, env) {
@@ -129,15 +153,19 @@ export default {
 		for (const message of probes) message.ack();
 		if (probes.length === batch.messages.length) return;
 		if (env.BENCH_COUNT_D1 !== "1") return workerFor(env).queue(batch, envFor(env));
-		const counts: BatchCounts = {
-			queue: batch.queue,
-			messages: batch.messages.length,
-			roundTrips: 0,
-			statements: 0,
-			flowCalls: 0,
-			flowByMethod: {},
-		};
+		const tasks: Record<string, number> = {};
+		for (const { body } of batch.messages) {
+			const name = String((body as { name?: unknown } | null)?.name);
+			tasks[name] = (tasks[name] ?? 0) + 1;
+		}
+		const counts: BatchCounts = { queue: batch.queue, messages: batch.messages.length, tasks, ...emptyCounts() };
 		batches.push(counts);
-		await workerFor(env).queue(batch, { ...envFor(env), DB: countingD1(env.DB, counts), FLOW: countingFlow(env.FLOW, counts) });
+		await workerFor(env).queue(countingBatch(batch, counts), countedEnv(envFor(env), counts));
+	},
+	async scheduled(controller, env) {
+		if (env.BENCH_COUNT_D1 !== "1") return worker.scheduled(controller, envFor(env));
+		const counts: CallCounts = { label: `cron ${controller.cron}`, ...emptyCounts() };
+		calls.push(counts);
+		await worker.scheduled(controller, countedEnv(envFor(env), counts));
 	},
 } satisfies ExportedHandler<BenchEnv, unknown>;
