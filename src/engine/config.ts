@@ -3,6 +3,7 @@
 // which queue holds the dead letters, and where completion webhooks may go.
 import * as z from "zod";
 import { ConfigError } from "./errors";
+import { LOG_LEVELS, type LogLevel } from "./log";
 import { allowedHostEntry } from "./webhooks/hosts";
 
 const seconds = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -37,6 +38,10 @@ export const engineConfigSchema = z
 			.pipe(z.array(allowedHostEntry)),
 		// A secret in the Standard Webhooks format (whsec_ and base64 of 24 to 64
 		// random bytes): signs every webhook. Needed once any host is allowed.
+		// The least level logged: each line is a console call that Workers Logs
+		// stores (and bills past the plan's allowance). At "info", a task writes
+		// two lines: enqueued, and how its attempt ended.
+		LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
 		WEBHOOK_SECRET: z
 			.string()
 			.refine(
@@ -87,6 +92,8 @@ export type EngineConfig = Readonly<{
 	webhookHosts: readonly string[];
 	/** Signs webhooks (Standard Webhooks' whsec_...); never logged. */
 	webhookSecret: string | undefined;
+	/** The least level the engine's and the app's loggers write. */
+	logLevel: LogLevel;
 }>;
 
 /** Only these vars are read; any others are the app's. */
@@ -112,5 +119,6 @@ export function parseEngineConfig(vars: EngineVars): EngineConfig {
 		taskIdSecret: env.TASK_ID_SECRET,
 		webhookHosts: env.WEBHOOK_ALLOWED_HOSTS,
 		webhookSecret: env.WEBHOOK_SECRET,
+		logLevel: env.LOG_LEVEL,
 	});
 }

@@ -146,7 +146,7 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 
 	const scopeOf = (env: E, logFields: LogFields = {}): Scope<Ctx> => {
 		const b = bindingsOf(env);
-		const log = createLogger({ ...b.logFields, ...logFields });
+		const log = createLogger({ ...b.logFields, ...logFields }, b.config.logLevel);
 		const producer = createProducer({
 			db: b.db,
 			queue: b.queue,

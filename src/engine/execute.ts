@@ -226,7 +226,8 @@ function claimedOf<Ctx>(log: Logger, runnable: readonly Runnable<Ctx>[], claims:
 	return runnable.filter((r) => {
 		const attempt = claims.claimed.get(r.envelope.id);
 		if (attempt !== undefined) {
-			log.info("task transition", {
+			// At debug: the line of how the attempt ended says it started, with its duration.
+			log.debug("task transition", {
 				task_id: r.envelope.id,
 				name: r.envelope.name,
 				from: "PENDING|RETRY",

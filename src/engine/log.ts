@@ -9,10 +9,16 @@ export interface Logger {
 	child(fields: LogFields): Logger;
 }
 
-type Level = "debug" | "info" | "warn" | "error";
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export function createLogger(base: LogFields = {}): Logger {
-	const write = (level: Level, msg: string, fields?: LogFields) => {
+const rank: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** A logger that writes lines at `threshold` and above; each line is a console call the platform stores and bills. */
+export function createLogger(base: LogFields = {}, threshold: LogLevel = "info"): Logger {
+	const least = rank[threshold];
+	const write = (level: LogLevel, msg: string, fields?: LogFields) => {
+		if (rank[level] < least) return;
 		const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...base, ...fields });
 		if (level === "error") console.error(line);
 		else if (level === "warn") console.warn(line);
@@ -23,7 +29,7 @@ export function createLogger(base: LogFields = {}): Logger {
 		info: (msg, fields) => write("info", msg, fields),
 		warn: (msg, fields) => write("warn", msg, fields),
 		error: (msg, fields) => write("error", msg, fields),
-		child: (fields) => createLogger({ ...base, ...fields }),
+		child: (fields) => createLogger({ ...base, ...fields }, threshold),
 	};
 }
 

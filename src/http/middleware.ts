@@ -16,7 +16,7 @@ export const contextFrom =
 		await next();
 	};
 
-/** One JSON line per request. The token appears only as its id. */
+/** One JSON line per request (at debug when it succeeded). The token appears only as its id. */
 export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
 	const started = Date.now();
 	await next();
@@ -30,7 +30,10 @@ export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
 	};
 	// The context may be missing when the configuration itself is broken.
 	const log = c.var.ctx?.log;
-	if (log) log.info("request", fields);
+	// A request that went well is at debug: the platform's own invocation log
+	// already has its method, path, status and time, and an enqueue's line
+	// names its request id. One that did not is at info.
+	if (log) log[c.res.status < 400 ? "debug" : "info"]("request", fields);
 	else console.log(JSON.stringify({ level: "info", msg: "request", ...fields }));
 };
 

@@ -76,6 +76,8 @@ describe("authentication", () => {
 			vi.spyOn(console, method).mockImplementation((line: unknown) => void lines.push(String(line)));
 		}
 		await postJson("/send-email", email);
+		// Refused, so its request line is at info.
+		await postJson("/send-email", { ...email, email: "not-an-address" });
 		await call("/tasks", { headers: { Authorization: "Bearer wrong-token-0123456789" } });
 
 		const all = lines.join("\n");

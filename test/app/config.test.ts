@@ -39,6 +39,7 @@ describe("config", () => {
 			taskIdSecret: "x".repeat(32),
 			webhookHosts: [],
 			webhookSecret: undefined,
+			logLevel: "info",
 		});
 		expect(Object.isFrozen(config)).toBe(true);
 	});
@@ -82,6 +83,12 @@ describe("config", () => {
 		const parse = () => parseConfig({ APP_ENV: "staging", MAIL_FROM: "nobody", MAX_BODY_BYTES: "12" });
 		expect(parse).toThrow(ConfigError);
 		expect(parse).toThrow(/APP_ENV: .*MAIL_FROM: .*MAX_BODY_BYTES: /);
+	});
+
+	it("takes LOG_LEVEL as one of debug, info, warn and error", () => {
+		const vars = { TASKS_DEAD_LETTER_QUEUE: "dlq", TASK_ID_SECRET: "x".repeat(32) };
+		expect(parseEngineConfig({ ...vars, LOG_LEVEL: "warn" }).logLevel).toBe("warn");
+		expect(() => parseEngineConfig({ ...vars, LOG_LEVEL: "verbose" })).toThrow(/LOG_LEVEL: /);
 	});
 
 	it("answers 500 config_error without the details, which go to the log with the request id", async () => {

@@ -1,6 +1,13 @@
-// Structured logs: one JSON line per request and per task transition.
+// Structured logs: one JSON line per line-worthy event, at or above LOG_LEVEL
+// (default info): at info, a task writes two, enqueued and how it ended.
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, deliver, recorded } from "./helpers";
+import { call, deliver, postJson, recorded } from "./helpers";
+
+// The same bindings, logging at another level (each env is its own isolate-lifetime config).
+const atLevel = (LOG_LEVEL: string): Env => ({ ...env, LOG_LEVEL }) as Env;
+const debugEnv = atLevel("debug");
+const warnEnv = atLevel("warn");
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -13,15 +20,15 @@ function captureLines() {
 }
 
 describe("logs", () => {
-	it("writes one request line with the request id, route, status, duration and token id", async () => {
+	it("writes one request line with the request id, route, status, duration and token id: at debug if it succeeded", async () => {
 		const lines = captureLines();
-		const res = await call("/tasks?limit=1", { headers: { "X-Request-Id": "req-abc" } });
+		const res = await call("/tasks?limit=1", { headers: { "X-Request-Id": "req-abc" } }, debugEnv);
 		expect(res.headers.get("X-Request-Id")).toBe("req-abc");
 
 		const requests = lines.filter((l) => l.msg === "request");
 		expect(requests).toEqual([
 			expect.objectContaining({
-				level: "info",
+				level: "debug",
 				request_id: "req-abc",
 				method: "GET",
 				path: "/tasks",
@@ -32,15 +39,62 @@ describe("logs", () => {
 		]);
 	});
 
-	it("writes a line per task transition with from, to, attempt and duration", async () => {
-		const envelope = await recorded("process_user_data", { user_id: 77 });
+	it("writes a failed request's line at info, and a succeeded one's not at all by default", async () => {
 		const lines = captureLines();
+		await call("/tasks?limit=1");
+		await call("/tasks?limit=oops", { headers: { "X-Request-Id": "req-bad" } });
+
+		expect(lines.filter((l) => l.msg === "request")).toEqual([
+			expect.objectContaining({ level: "info", request_id: "req-bad", status: 400 }),
+		]);
+	});
+
+	it("writes two lines for a task at info: enqueued, naming the request, and how its attempt ended", async () => {
+		const lines = captureLines();
+		const res = await postJson("/process-user/77", {}, { "X-Request-Id": "req-two" });
+		const { task_id } = (await res.json()) as { task_id: string };
+		expect(lines).toEqual([expect.objectContaining({ msg: "task enqueued", level: "info", task_id, request_id: "req-two" })]);
+
+		const envelope = await recorded("process_user_data", { user_id: 77 });
+		lines.length = 0;
 		await deliver([envelope]);
+		expect(lines).toEqual([
+			expect.objectContaining({
+				msg: "task transition",
+				level: "info",
+				task_id: envelope.id,
+				name: "process_user_data",
+				from: "STARTED",
+				to: "SUCCESS",
+				attempt: 1,
+				duration_ms: expect.any(Number),
+			}),
+		]);
+	});
+
+	it("writes the STARTED transition too at debug", async () => {
+		const envelope = await recorded("process_user_data", { user_id: 78 });
+		const lines = captureLines();
+		await deliver([envelope], { env: debugEnv });
 
 		const transitions = lines.filter((l) => l.msg === "task transition");
-		expect(transitions.map((l) => l.to)).toEqual(["STARTED", "SUCCESS"]);
-		expect(transitions[1]).toMatchObject({ task_id: envelope.id, name: "process_user_data", from: "STARTED", attempt: 1 });
-		expect(transitions[1]?.duration_ms).toEqual(expect.any(Number));
+		expect(transitions.map((l) => [l.level, l.to])).toEqual([
+			["debug", "STARTED"],
+			["info", "SUCCESS"],
+		]);
+	});
+
+	it("writes nothing for a task that went well at warn, and still its failures", async () => {
+		const lines = captureLines();
+		await call("/tasks?limit=1", {}, warnEnv);
+		await deliver([await recorded("process_user_data", { user_id: 79 })], { env: warnEnv });
+		expect(lines).toEqual([]);
+
+		const res = await call("/tasks/not-a-task-id", {}, warnEnv);
+		expect(res.status).toBe(400);
+		await deliver([await recorded("process_user_data", { user_id: -1 })], { env: warnEnv });
+		expect(lines.every((l) => l.level === "warn" || l.level === "error")).toBe(true);
+		expect(lines.map((l) => l.msg)).toContain("poison message");
 	});
 
 	it("sends secure headers and no CORS headers by default", async () => {
