@@ -78,12 +78,15 @@ const parameter = `${token}=(?:${token}|"(?:[^"\\\\]|\\\\.)*")`;
 const jsonMediaType = new RegExp(`^application/(?:${token}\\+)?json(?:[ \\t]*;(?:[ \\t]*${parameter})?)*[ \\t]*$`, "i");
 const isJson = (contentType: string) => jsonMediaType.test(contentType);
 
+/** Whether a request carries a non-empty body. One sent without any has no stream to copy and read. */
+const hasBody = async (request: Request) => request.body !== null && (await request.clone().arrayBuffer()).byteLength > 0;
+
 /** 415 for a body that is not JSON; a JSON body that may be absent is validated only when sent. */
 function jsonBody(schema: z.ZodType, required: boolean): MiddlewareHandler[] {
 	const validate = zValidator("json", schema, validationHook);
 	const gate: MiddlewareHandler = async (c, next) => {
 		const contentType = c.req.header("content-type");
-		if (contentType ? !isJson(contentType) : (await c.req.raw.clone().arrayBuffer()).byteLength > 0) {
+		if (contentType ? !isJson(contentType) : await hasBody(c.req.raw)) {
 			throw new HTTPException(415, { message: "Unsupported Media Type" });
 		}
 		await next();
@@ -91,7 +94,7 @@ function jsonBody(schema: z.ZodType, required: boolean): MiddlewareHandler[] {
 	if (required) return [gate, validate];
 	const optional: MiddlewareHandler = async (c, next) => {
 		// An empty body is an absent one, whatever its content type says.
-		const sent = c.req.header("content-type") && (await c.req.raw.clone().arrayBuffer()).byteLength > 0;
+		const sent = c.req.header("content-type") && (await hasBody(c.req.raw));
 		if (sent) return validate(c, next);
 		c.req.addValidatedData("json", {});
 		await next();
