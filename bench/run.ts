@@ -209,7 +209,22 @@ async function perBatchAndProbes() {
 			await probe("probe: one Miniflare limiter call", "/__bench/limiter"),
 			await probe("probe: one email (MIME + send_email)", "/__bench/email-send"),
 		];
+		probes.push(await assetRouterProbe(seconds));
 		return { d1: { processUser, sendEmail, mixed }, probes };
+	} finally {
+		await host.dispose();
+	}
+}
+
+/**
+ * What Miniflare's static-assets router costs locally: /health with it in
+ * front, as `wrangler dev` serves. The other hosts leave it out (see
+ * bench/host.ts): in production the platform routes before the Worker runs.
+ */
+async function assetRouterProbe(seconds: number) {
+	const host = await startHost(ENTRY, { assetRouter: true });
+	try {
+		return await load(host, "probe: GET /health through the local asset router", "/health", { seconds });
 	} finally {
 		await host.dispose();
 	}
