@@ -3,12 +3,13 @@
 // machine. Prints a table and writes bench/results/latest.json. Loopback
 // only; every loop is bounded.
 import { execFile } from "node:child_process";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import type autocannon from "autocannon";
+import { type CeleryRun, parseCeleryRun, sideBySide } from "./against.ts";
 import { billing } from "./billing.ts";
 import { bundle, type Host, ROOT, startHost, TOKEN } from "./host.ts";
 
@@ -230,6 +231,12 @@ async function assetRouterProbe(seconds: number) {
 	}
 }
 
+const probeRps = (probes: readonly { name: string; rps: number }[], named: string) => {
+	const probe = probes.find((p) => p.name.includes(named));
+	if (!probe) throw new Error(`no probe named ${named}`);
+	return probe.rps;
+};
+
 async function seedUsers(host: Host, n: number) {
 	const statements = [];
 	for (let i = 1; i <= n; i++)
@@ -313,8 +320,34 @@ async function limitsOff() {
 	}
 }
 
+function readCeleryRun(given: string): CeleryRun {
+	const file = statSync(given).isDirectory() ? path.join(given, "results.env") : given;
+	const summary = path.join(path.dirname(file), "summary.txt");
+	return parseCeleryRun(
+		path.basename(path.dirname(path.resolve(file))),
+		readFileSync(file, "utf8"),
+		existsSync(summary) ? readFileSync(summary, "utf8") : undefined,
+	);
+}
+
+/** `--against <run>`: a Flask + Celery reference run to set beside this one (bench/against.ts). */
+function againstArg(): CeleryRun | undefined {
+	const at = process.argv.indexOf("--against");
+	if (at < 0) return undefined;
+	const given = process.argv[at + 1];
+	if (!given) throw new Error("--against needs a Celery run: its folder or its results.env");
+	return readCeleryRun(given);
+}
+
+function printTable(rows: string[][]) {
+	const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+	for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  "));
+}
+
 async function main() {
 	const started = Date.now();
+	// Read first: a wrong path fails before minutes of measuring.
+	const celery = againstArg();
 	const results = await headline();
 	const off = await limitsOff();
 	const { d1, probes } = await perBatchAndProbes();
@@ -351,6 +384,21 @@ async function main() {
 		d1PerBatchOf100: d1,
 		billing: bill.report,
 		bundle: size,
+		against: celery && {
+			run: celery.run,
+			stack: celery.stack,
+			rows: sideBySide(
+				{
+					sendEmail: results.sendEmail,
+					processUser: results.processUser,
+					drainUsers: results.drainUsers.perSecond,
+					drainEmails: results.drainEmails.perSecond,
+					roundTripMs: results.roundTrip.medianMs,
+					probes: { queueSend: probeRps(probes, "one queue send"), emailSend: probeRps(probes, "one email") },
+				},
+				celery,
+			),
+		},
 		seconds: Math.round((Date.now() - started) / 1000),
 	};
 	writeFileSync(path.join(ROOT, "bench/results/latest.json"), `${JSON.stringify(report, null, "\t")}\n`);
@@ -435,8 +483,11 @@ async function main() {
 		`${size.rawKiB} KiB raw; largest, minified KiB: ${largest}`,
 		verdict(size.gzipKiB <= 104, "<= 104 KiB gzip"),
 	]);
-	const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-	for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  "));
+	printTable(rows);
+	if (report.against) {
+		console.log(`\nSide by side with Flask + Celery run ${report.against.run} (${report.against.stack})`);
+		printTable(report.against.rows);
+	}
 	console.log(
 		`\n${report.machine.cores} cores, ${report.host}; ${report.load}; ${report.seconds} s. Written to bench/results/latest.json`,
 	);
