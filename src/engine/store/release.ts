@@ -51,7 +51,7 @@ export async function takeOwed(db: EngineDb, horizon: Date, now: Date, filter: O
 /** Gives back messages taken but not sent (the queue refused them), for the next sweep. */
 export async function giveBack(db: EngineDb, ids: readonly string[]): Promise<void> {
 	await db.$client
-		.prepare("UPDATE tasks SET unsent = 1 WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'PENDING'")
+		.prepare("UPDATE tasks SET unsent = 1 WHERE id IN (SELECT value FROM json_each(?1)) AND +status = 'PENDING'")
 		.bind(JSON.stringify(ids))
 		.run();
 }
