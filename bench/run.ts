@@ -11,6 +11,7 @@ import { gzipSync } from "node:zlib";
 import type autocannon from "autocannon";
 import { type CeleryRun, parseCeleryRun, sideBySide } from "./against.ts";
 import { billing } from "./billing.ts";
+import { coldStart } from "./cold-start.ts";
 import { bundle, type Host, ROOT, startHost, TOKEN } from "./host.ts";
 
 const run = promisify(execFile);
@@ -353,6 +354,7 @@ async function main() {
 	const { d1, probes } = await perBatchAndProbes();
 	const bill = await billing();
 	const size = bundleSize();
+	const cold = await coldStart();
 
 	const health = results.health;
 	const report = {
@@ -384,6 +386,7 @@ async function main() {
 		d1PerBatchOf100: d1,
 		billing: bill.report,
 		bundle: size,
+		coldStart: cold,
 		against: celery && {
 			run: celery.run,
 			stack: celery.stack,
@@ -482,6 +485,12 @@ async function main() {
 		`${size.gzipKiB} KiB gzip`,
 		`${size.rawKiB} KiB raw; largest, minified KiB: ${largest}`,
 		verdict(size.gzipKiB <= 104, "<= 104 KiB gzip"),
+	]);
+	rows.push([
+		"cold start (production bundle)",
+		`${cold.scriptMs} ms`,
+		`start to first answer ${cold.medianMs} ms, a Worker that only answers ${cold.bareMedianMs} ms; medians of ${cold.runs}`,
+		"what loading the script costs",
 	]);
 	printTable(rows);
 	if (report.against) {
