@@ -1,6 +1,6 @@
 // Listing tasks newest first with an opaque keyset cursor over (created_at, id):
 // every page is an index range scan, however deep the client pages.
-import { and, desc, eq, gte, lt, lte, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
 import type { EngineDb } from "../db";
 import { InvalidCursorError } from "../errors";
 import { type TaskRow, tasks } from "../schema";
@@ -29,7 +29,10 @@ export async function listTasks(db: EngineDb, filter: TaskFilter): Promise<TaskP
 	];
 	if (filter.cursor) {
 		const after = decodeCursor(filter.cursor);
-		conditions.push(or(lt(tasks.createdAt, after.createdAt), and(eq(tasks.createdAt, after.createdAt), lt(tasks.id, after.id))));
+		// A row value: SQLite seeks to it in the index's (created_at, id) part.
+		// The same test written as an OR (created_at < ? OR (created_at = ? AND
+		// id < ?)) is no index range: every page read the whole list above it.
+		conditions.push(sql`(${tasks.createdAt}, ${tasks.id}) < (${after.createdAt.getTime()}, ${after.id})`);
 	}
 	const rows = await db
 		.select()
