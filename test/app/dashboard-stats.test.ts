@@ -96,8 +96,8 @@ describe("overview aggregates", () => {
 	});
 
 	it("counts finished tasks per bucket from the index alone", async () => {
-		const { finished, byState, byName } = overviewQueries(testContext().db, new Date(NOW), "1h", names);
-		for (const query of [finished, byState, byName]) {
+		const { finished, byState, byName, failedByName } = overviewQueries(testContext().db, new Date(NOW), "1h", names);
+		for (const query of [finished, byState, byName, failedByName]) {
 			const { sql, params } = query.toSQL();
 			const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
 				.bind(...params)
