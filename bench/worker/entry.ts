@@ -26,8 +26,15 @@
 // Probes (POST): /__bench/d1-insert (one INSERT), /__bench/queue-send (one
 // message, acked unrun), /__bench/limiter (one call to the emulated limiter),
 // /__bench/email-send (one email built and handed to send_email).
+// POST /__bench/expire-results and /__bench/recover-stuck-tasks run that
+// built-in once, in this invocation, with the posted input (its defaults if
+// none), and answer its result (bench/scale.ts times them).
 import { createApp } from "../../src/app";
 import { createEngine } from "../../src/engine";
+import { expireResults, recoverStuckTasks } from "../../src/engine/builtins";
+import type { TaskDefinition } from "../../src/engine/define";
+import { createScopes } from "../../src/engine/engine";
+import type { Runtime } from "../../src/engine/runtime";
 import worker, { engineOptions } from "../../src/index";
 import { createMailer } from "../../src/mail/mailer";
 import { flowStorage } from "./flow-counter";
@@ -83,6 +90,16 @@ const unlimitedEngine = createEngine({
 	tasks: engineOptions.tasks.map((task) => ({ ...task, rateLimit: undefined, concurrencyLimit: undefined, debounce: undefined })),
 });
 const unlimited = { fetch: createApp(unlimitedEngine.context).fetch, queue: unlimitedEngine.consume };
+const maintenance: Record<string, TaskDefinition<Runtime>> = {
+	"/__bench/expire-results": expireResults,
+	"/__bench/recover-stuck-tasks": recoverStuckTasks,
+};
+const scopes = createScopes(engineOptions);
+async function runOnce(task: TaskDefinition<Runtime>, request: Request, env: Env) {
+	const input = task.input.parse(JSON.parse((await request.text()) || "{}"));
+	const info = { id: crypto.randomUUID(), name: task.name, attempt: 1, once: <T>(_: string, f: () => Promise<T>) => f() };
+	return Response.json(await task.run(scopes.scopeOf(env).rt, input, info));
+}
 const workerFor = (env: BenchEnv) => (env.BENCH_LIMITS === "off" ? unlimited : worker);
 
 // One substituted env per original, so the Worker's per-env caches still hit.
@@ -99,7 +116,10 @@ function envFor(env: BenchEnv): Env {
 
 export default {
 	async fetch(request, env, ctx) {
-		switch (new URL(request.url).pathname) {
+		const pathname = new URL(request.url).pathname;
+		const builtin = maintenance[pathname];
+		if (builtin) return runOnce(builtin, request, envFor(env));
+		switch (pathname) {
 			case "/__bench/batches":
 				return Response.json(batches);
 			case "/__bench/calls":
