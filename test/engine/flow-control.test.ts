@@ -178,6 +178,30 @@ describe("concurrency limit", () => {
 		expect(left).toBe(0);
 	});
 
+	it("sets an alarm only when none is set as early, and one that finds nothing sets no other", async () => {
+		const stub = limiter("concurrency", "alarm_once") as DurableObjectStub<FlowControl>;
+		const alarm = () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+		const take = (id: string, leaseMs: number) =>
+			stub.take({ kind: "concurrency", limit: 5, holder: "h", runs: [{ id, key: "k", leaseMs }] });
+
+		await take("a", 60_000);
+		const first = await alarm();
+		expect(first).toEqual(expect.any(Number));
+		// A later expiry leaves the earlier alarm as it is; giving back leaves it too.
+		await take("b", 120_000);
+		await stub.give({ kind: "concurrency", holder: "h", ids: ["a", "b"] });
+		expect(await alarm()).toBe(first);
+
+		// When it fires there is nothing left: no rows, and no alarm after it.
+		await runDurableObjectAlarm(stub);
+		expect(await alarm()).toBeNull();
+		const left = await runInDurableObject(
+			stub,
+			(_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM slots").one().n,
+		);
+		expect(left).toBe(0);
+	});
+
 	it("gives slots back when the batch fails before running, so nothing is held until the lease", async () => {
 		const task = defineTask({
 			name: "exclusive_fail",

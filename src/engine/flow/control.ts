@@ -5,7 +5,9 @@
 // One object per limit rather than per key: a batch asks it once whatever the
 // number of keys in the batch, which keeps a batch within the subrequest
 // budget; each call is a few statements on the object's own SQLite storage.
-// An alarm deletes what has expired, and the whole storage once nothing is left.
+// An alarm deletes what has expired, so keys at rest leave no rows. The
+// schema stays: re-creating it after every emptying (a batch that gives back
+// all its slots) cost more than the rest of a call.
 import { DurableObject } from "cloudflare:workers";
 
 /** A run asking to start: its task id, its key, and for a concurrency slot how long it may hold it (its lease). */
@@ -37,6 +39,10 @@ const MIN_RETRY_MS = 1_000;
 // It reads no bindings: every limit's figures come with each request.
 export class FlowControl extends DurableObject<unknown> {
 	private readonly sql: SqlStorage;
+	/** When the alarm is set for (null: none), once read; this object alone sets it. */
+	private alarmAt: number | null | undefined;
+	/** The rate window's period as stored, so that a take writes it only when it changes. */
+	private periodMs: number | undefined;
 
 	constructor(ctx: DurableObjectState, env: unknown) {
 		super(ctx, env);
@@ -67,7 +73,11 @@ export class FlowControl extends DurableObject<unknown> {
 		const reply: TakeReply = { admitted: [], waiting: [] };
 		const byKey = Map.groupBy(request.runs, (run) => run.key);
 		if (request.kind === "rate") {
-			this.setMeta("periodMs", request.periodMs);
+			this.periodMs ??= this.meta<number>("periodMs");
+			if (this.periodMs !== request.periodMs) {
+				this.setMeta("periodMs", request.periodMs);
+				this.periodMs = request.periodMs;
+			}
 			this.prune(now, request.periodMs);
 			for (const [key, runs] of byKey) this.takeRate(key, runs, request, now, reply);
 		} else {
@@ -130,8 +140,9 @@ export class FlowControl extends DurableObject<unknown> {
 		return { replaced: latest && latest.due_at > now && latest.task_id !== request.id ? latest.task_id : null };
 	}
 
-	/** Deletes what has expired; the whole storage once nothing is left. */
+	/** Deletes what has expired, and sets the next alarm if anything is left to expire. */
 	override async alarm(): Promise<void> {
+		this.alarmAt = null;
 		this.prune(Date.now(), this.meta<number>("periodMs") ?? 0);
 		await this.armAlarm();
 	}
@@ -240,7 +251,12 @@ export class FlowControl extends DurableObject<unknown> {
 		this.sql.exec("DELETE FROM latest WHERE due_at <= ?", now);
 	}
 
-	/** The alarm at the next expiry; when nothing is left, the storage goes. */
+	/**
+	 * The alarm at the next expiry, unless one is already set no later: an
+	 * early alarm prunes and sets the next. With nothing left to expire, any
+	 * alarm set stays (it finds nothing and sets none): clearing it on every
+	 * emptying would be a storage write per batch.
+	 */
 	private async armAlarm(): Promise<void> {
 		const periodMs = this.meta<number>("periodMs") ?? 0;
 		const next = this.sql
@@ -254,13 +270,11 @@ export class FlowControl extends DurableObject<unknown> {
 				RESERVATION_GRACE_MS,
 			)
 			.one().at;
-		if (next === null) {
-			await this.ctx.storage.deleteAlarm();
-			await this.ctx.storage.deleteAll();
-			this.createSchema();
-			return;
-		}
+		if (next === null) return;
+		if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+		if (this.alarmAt !== null && this.alarmAt <= next + 1) return;
 		await this.ctx.storage.setAlarm(next + 1);
+		this.alarmAt = next + 1;
 	}
 
 	private meta<T>(key: string): T | undefined {
