@@ -147,6 +147,10 @@ export class FlowControl extends DurableObject<unknown> {
 		await this.armAlarm();
 	}
 
+	// Reads what it needs of the key's window (a count, and the oldest or the
+	// limit-th latest start only when the window is full), not the window's
+	// whole log: a limit of thousands a minute would otherwise read thousands
+	// of rows on every call.
 	private takeRate(
 		key: string,
 		runs: RunRequest[],
@@ -154,10 +158,7 @@ export class FlowControl extends DurableObject<unknown> {
 		now: number,
 		reply: TakeReply,
 	): void {
-		const starts = this.sql
-			.exec<{ at: number }>("SELECT at FROM admitted WHERE key = ? ORDER BY at", key)
-			.toArray()
-			.map((r) => r.at);
+		let starts = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM admitted WHERE key = ?", key).one().n;
 		const reserved = new Map(
 			this.sql
 				.exec<{ task_id: string; at: number }>("SELECT task_id, at FROM reserved WHERE key = ?", key)
@@ -166,33 +167,44 @@ export class FlowControl extends DurableObject<unknown> {
 		);
 		const admit = (id: string) => {
 			this.sql.exec("INSERT INTO admitted (key, task_id, at) VALUES (?, ?, ?)", key, id, now);
-			starts.push(now);
+			starts++;
 			reply.admitted.push({ id, at: now });
 		};
+		const oldestStart = () =>
+			this.sql.exec<{ at: number | null }>("SELECT min(at) AS at FROM admitted WHERE key = ?", key).one().at ?? now;
 		for (const { id } of runs) {
 			const place = reserved.get(id);
 			if (place !== undefined) {
-				if (place <= now && starts.length < limit) {
+				if (place <= now && starts < limit) {
 					this.sql.exec("DELETE FROM reserved WHERE task_id = ?", id);
 					reserved.delete(id);
 					admit(id);
 				} else {
 					// Early, or the window is still full: the run keeps its place.
-					const free = place > now ? place : (starts[0] ?? now) + periodMs;
+					const free = place > now ? place : oldestStart() + periodMs;
 					reply.waiting.push({ id, retryInMs: Math.max(MIN_RETRY_MS, free - now) });
 				}
 				continue;
 			}
 			// Places already due belong to the runs they were promised to.
-			const promised = [...reserved.values()].filter((at) => at <= now).length;
-			if (starts.length + promised < limit) {
+			let promised = 0;
+			for (const at of reserved.values()) if (at <= now) promised++;
+			if (starts + promised < limit) {
 				admit(id);
 				continue;
 			}
 			// The next place that keeps every window within the limit, after every
-			// place already promised: waiters come back one by one, not all at once.
-			const taken = [...starts, ...reserved.values()].sort((a, b) => a - b);
-			const at = Math.max(now + MIN_RETRY_MS, (taken[taken.length - limit] ?? now) + periodMs);
+			// place already promised: the limit-th latest start or place, one
+			// period on. Waiters come back one by one, not all at once.
+			const [nth] = this.sql
+				.exec<{ at: number }>(
+					`SELECT at FROM (SELECT at FROM admitted WHERE key = ?1 UNION ALL SELECT at FROM reserved WHERE key = ?1)
+					ORDER BY at DESC LIMIT 1 OFFSET ?2`,
+					key,
+					limit - 1,
+				)
+				.toArray();
+			const at = Math.max(now + MIN_RETRY_MS, (nth?.at ?? now) + periodMs);
 			this.sql.exec("INSERT OR REPLACE INTO reserved (task_id, key, at) VALUES (?, ?, ?)", id, key, at);
 			reserved.set(id, at);
 			reply.waiting.push({ id, retryInMs: at - now });
