@@ -45,7 +45,16 @@ describe("Base64 (js-base64's encode and encodeURI)", () => {
 	});
 
 	it("round-trips through the runtime's atob", () => {
-		const samples = ["", "a", "plain ASCII", "Zeile 1\r\nZeile 2", "Grüße aus Zürich — 日本語 ✓ 🎉", "x".repeat(1000)];
+		const samples = [
+			"",
+			"a",
+			"plain ASCII",
+			"Zeile 1\r\nZeile 2",
+			"Grüße aus Zürich — 日本語 ✓ 🎉",
+			"x".repeat(1000),
+			// Longer than the encoder's chunk, with multi-byte characters across its boundaries: the largest email body.
+			"日本語のテキスト🎉".repeat(6250),
+		];
 		for (const text of samples) {
 			expect(utf8FromBase64(Base64.encode(text))).toBe(text);
 			expect(utf8FromBase64(Base64.encodeURI(text))).toBe(text);
