@@ -69,20 +69,29 @@ export function sideBySide(edge: EdgeFigures, celery: CeleryRun): string[][] {
 		value >= OF_PROBE * probe
 			? `bounded: ${Math.round((value / probe) * 100)}% of ${what} (${Math.round(probe)}/s)`
 			: `${Math.round((value / probe) * 100)}% of ${what} (${Math.round(probe)}/s)`;
-	const enqueue = (name: string, ours: { rps: number; p99: number }, theirs: { rps: number; p99: number }) => {
+	// What bounds each enqueue route locally: every message costs a queue send,
+	// and every email accepted is sent, on this machine, by the local send_email.
+	const enqueue = (
+		name: string,
+		ours: { rps: number; p99: number },
+		theirs: { rps: number; p99: number },
+		probe: { rps: number; what: string },
+	) => {
 		const met = ours.rps >= 1.25 * theirs.rps && ours.p99 <= theirs.p99;
 		rows.push([
 			`enqueue ${name}`,
 			`${ours.rps} req/s, p99 ${ours.p99} ms`,
 			`${theirs.rps} req/s, p99 ${theirs.p99} ms`,
 			`${ratio(ours.rps, theirs.rps)}, p99 ${ratio(ours.p99, theirs.p99)}`,
-			met
-				? "met: >= 1.25x, p99 <= Celery's"
-				: `MISSED >= 1.25x, p99 <= Celery's; ${bounded(ours.rps, edge.probes.queueSend, "one queue send")}`,
+			met ? "met: >= 1.25x, p99 <= Celery's" : `MISSED >= 1.25x, p99 <= Celery's; ${bounded(ours.rps, probe.rps, probe.what)}`,
 		]);
 	};
-	enqueue("POST /send-email", edge.sendEmail, celery.sendEmail);
-	enqueue("POST /process-user/:id", edge.processUser, celery.processUser);
+	const emailAlone = { rps: edge.probes.emailSend, what: "the local send_email alone" };
+	enqueue("POST /send-email", edge.sendEmail, celery.sendEmail, emailAlone);
+	enqueue("POST /process-user/:id", edge.processUser, celery.processUser, {
+		rps: edge.probes.queueSend,
+		what: "one queue send",
+	});
 	rows.push([
 		"drain 2,000 process_user_data",
 		`${edge.drainUsers}/s`,
@@ -96,9 +105,7 @@ export function sideBySide(edge: EdgeFigures, celery: CeleryRun): string[][] {
 		`${edge.drainEmails}/s`,
 		`${celery.drainEmails}/s`,
 		ratio(edge.drainEmails, celery.drainEmails),
-		emailsMet
-			? "met: >= 1.2x"
-			: `MISSED >= 1.2x; ${bounded(edge.drainEmails, edge.probes.emailSend, "the local send_email alone")}`,
+		emailsMet ? "met: >= 1.2x" : `MISSED >= 1.2x; ${bounded(edge.drainEmails, emailAlone.rps, emailAlone.what)}`,
 	]);
 	rows.push([
 		"round trip, median",

@@ -64,6 +64,9 @@ describe("the side-by-side rows", () => {
 	it("miss a goal on a slower p99 even at the rate, and say how near the probe that bounds it the row came", () => {
 		const rows = sideBySide(edge({ processUser: { rps: 1850, p99: 40 } }), celery);
 		expect(rows[2]?.[4]).toBe("MISSED >= 1.25x, p99 <= Celery's; bounded: 93% of one queue send (2000/s)");
+		// Every email accepted is sent by the local send_email: that is what bounds POST /send-email.
+		const emails = sideBySide(edge({ sendEmail: { rps: 520, p99: 40 } }), celery);
+		expect(emails[1]?.[4]).toBe("MISSED >= 1.25x, p99 <= Celery's; bounded: 93% of the local send_email alone (560/s)");
 	});
 
 	it("call a row bounded only at 90% of its probe or more", () => {
