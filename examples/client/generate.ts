@@ -45,7 +45,7 @@ if (check) {
 		process.exit(1);
 	}
 	// Production builds without the live document: its /openapi.json must be the published file.
-	const production = await startHost("src/index.ts", { buildEnv: "production" });
+	const production = await startHost("src/index.ts", { buildEnv: "production", assetRouter: true });
 	try {
 		const served = await (await fetch(new URL("/openapi.json", production.url))).text();
 		if (served !== readFileSync(committed.spec, "utf8")) {

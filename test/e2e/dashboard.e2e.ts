@@ -52,7 +52,8 @@ let seeded: Awaited<ReturnType<typeof seedLastHour>>;
 before(async () => {
 	mkdirSync(SHOTS, { recursive: true });
 	[host, browser] = await Promise.all([
-		startHost(path.join(ROOT, "src/index.ts")),
+		// The dashboard's script, stylesheet and icon are static assets: served as wrangler dev serves them.
+		startHost(path.join(ROOT, "src/index.ts"), { assetRouter: true }),
 		chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox"] }),
 	]);
 	seeded = await seedLastHour(host.db);
