@@ -7,7 +7,7 @@
 // here is neither production's CPU nor alone on it, so CPU is priced per
 // millisecond instead of guessed.
 import { MAX_DELAY_SECONDS } from "../src/engine/limits.ts";
-import { type Host, startHost, TOKEN } from "./host.ts";
+import { type Host, seedUsers, startHost, TOKEN } from "./host.ts";
 
 /** The day the prices below were read from the pages they cite. */
 export const PRICES_AS_OF = "2026-12-01";
@@ -212,13 +212,6 @@ function measurer(host: Host) {
 const email = (i: number) => ({ email: `user${i}@example.com`, subject: "Bill", body: "What this email costs." });
 const users = Array.from({ length: TASKS }, (_, i) => i + 1);
 
-async function seed(host: Host) {
-	const statements = users.map((i) =>
-		host.db.prepare("INSERT INTO users (email, name) VALUES (?, ?)").bind(`user${i}@example.com`, `User ${i}`),
-	);
-	await host.db.batch(statements);
-}
-
 /**
  * Tasks written straight to D1 (not counted): `SUCCESS` ones as the history a
  * production table carries, `STARTED` ones (leased for an hour) as the tasks
@@ -243,7 +236,7 @@ async function measureAll() {
 		vars: { BENCH_COUNT_D1: "1" },
 	});
 	try {
-		await seed(host);
+		await seedUsers(host, TASKS);
 		const { measure, sweep } = measurer(host);
 		const user = (label: string, i: number, schedule?: { delay_seconds: number }) =>
 			post(host, label, `/process-user/${i}`, schedule);

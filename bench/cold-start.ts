@@ -1,49 +1,28 @@
 // Cold start: how long workerd takes from start to the first answer of the
 // production bundle, against the same for a Worker that only answers, so the
 // difference is what loading our script costs (parsing and running its top
-// level; workerd runs it once, at start). `node bench/cold-start.ts [bundle.js]`
+// level; workerd runs it once, at start). Both are hosted by startHost, with
+// the same bindings and no migrations. `node bench/cold-start.ts [bundle.js]`
 // measures a given bundle instead of building the tree's; `npm run bench`
 // includes it. Loopback only; each run is a fresh workerd.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { bundle, ROOT } from "./host.ts";
+import { bundle, startHost } from "./host.ts";
 
 const RUNS = 7;
 
-/** Milliseconds from `new Miniflare` to the first answer of GET /health. */
+/** Milliseconds from starting the host to the first answer of GET /health. */
 async function startToFirstAnswer(script: string): Promise<number> {
-	const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
 	const started = performance.now();
-	const mf = new Miniflare(
-		convertV4MiniflareOptions({
-			host: "127.0.0.1",
-			port: 0,
-			cf: false,
-			log: new Log(LogLevel.WARN),
-			d1Persist: mkdtempSync(path.join(tmpdir(), "edge-tasks-d1-")),
-			handleStructuredLogs() {},
-			workers: [
-				{
-					...workerOptions,
-					assets: undefined,
-					name: "edge-tasks",
-					modulesRoot: path.dirname(script),
-					modules: [{ type: "ESModule", path: script }],
-				},
-			],
-		}),
-	);
+	const host = await startHost(script, { script, migrate: false });
 	try {
-		const url = await mf.ready;
-		const res = await fetch(new URL("/health", url));
+		const res = await fetch(new URL("/health", host.url));
 		await res.arrayBuffer();
 		if (!res.ok) throw new Error(`GET /health: ${res.status}`);
 		return performance.now() - started;
 	} finally {
-		await mf.dispose();
+		await host.dispose();
 	}
 }
 

@@ -49,10 +49,14 @@ export interface HostOptions {
 	 * halves what /health can do. The benchmark measures that cost as a probe.
 	 */
 	assetRouter?: boolean;
+	/** A bundle to host as it is, instead of building `entry` (bench/cold-start.ts). */
+	script?: string;
+	/** Applies migrations/ to the fresh D1 before answering (the default). */
+	migrate?: boolean;
 }
 
 export async function startHost(entry: string, options: HostOptions = {}): Promise<Host> {
-	const script = bundle(entry, options.buildEnv, { minify: options.minify ?? true });
+	const script = options.script ?? bundle(entry, options.buildEnv, { minify: options.minify ?? true });
 	// The development environment's bindings, as wrangler.toml declares them,
 	// in the form wrangler itself hands to Miniflare.
 	const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
@@ -108,7 +112,7 @@ export async function startHost(entry: string, options: HostOptions = {}): Promi
 	);
 	const url = await mf.ready;
 	const db = (await mf.getD1Database("DB")) as unknown as D1Database;
-	await applyMigrations(db);
+	if (options.migrate ?? true) await applyMigrations(db);
 	return { mf, url, db, dispose: () => mf.dispose() };
 }
 
@@ -123,4 +127,12 @@ async function applyMigrations(db: D1Database): Promise<void> {
 			.filter(Boolean);
 		await db.batch(statements.map((s) => db.prepare(s)));
 	}
+}
+
+/** Users 1..n, as user<i>@example.com: the rows process_user_data works on and the benchmark's emails go to. */
+export async function seedUsers(host: Host, n: number): Promise<void> {
+	const statements = [];
+	for (let i = 1; i <= n; i++)
+		statements.push(host.db.prepare("INSERT INTO users (email, name) VALUES (?, ?)").bind(`user${i}@example.com`, `User ${i}`));
+	for (let i = 0; i < statements.length; i += 500) await host.db.batch(statements.slice(i, i + 500));
 }

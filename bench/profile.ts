@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { ROOT, startHost, TOKEN } from "./host.ts";
+import { ROOT, seedUsers, startHost, TOKEN } from "./host.ts";
 
 const run = promisify(execFile);
 const route = process.argv[2] ?? "/send-email";
@@ -90,10 +90,7 @@ const host = await startHost("bench/worker/entry.ts", {
 	minify: false,
 });
 try {
-	const seed = [];
-	for (let i = 1; i <= 2000; i++)
-		seed.push(host.db.prepare("INSERT INTO users (email, name) VALUES (?, ?)").bind(`user${i}@example.com`, `User ${i}`));
-	for (let i = 0; i < seed.length; i += 500) await host.db.batch(seed.slice(i, i + 500));
+	await seedUsers(host, 2000);
 
 	const inspector = await inspect(INSPECTOR_PORT);
 	await inspector.send("Profiler.enable");

@@ -12,7 +12,7 @@ import type autocannon from "autocannon";
 import { type CeleryRun, parseCeleryRun, sideBySide } from "./against.ts";
 import { billing } from "./billing.ts";
 import { coldStart } from "./cold-start.ts";
-import { bundle, type Host, ROOT, startHost, TOKEN } from "./host.ts";
+import { bundle, type Host, ROOT, seedUsers, startHost, TOKEN } from "./host.ts";
 
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -238,13 +238,6 @@ const probeRps = (probes: readonly { name: string; rps: number }[], named: strin
 	if (!probe) throw new Error(`no probe named ${named}`);
 	return probe.rps;
 };
-
-async function seedUsers(host: Host, n: number) {
-	const statements = [];
-	for (let i = 1; i <= n; i++)
-		statements.push(host.db.prepare("INSERT INTO users (email, name) VALUES (?, ?)").bind(`user${i}@example.com`, `User ${i}`));
-	for (let i = 0; i < statements.length; i += 500) await host.db.batch(statements.slice(i, i + 500));
-}
 
 /** The production bundle's size, and what is in it: minified bytes per package. */
 function bundleSize() {
