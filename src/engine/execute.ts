@@ -155,10 +155,9 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 	let admission: Admission | undefined;
 	const limited = limits && rt.flow ? runnable.filter((r) => isLimited(r.task)) : [];
 	if (rt.flow && limited.length > 0) {
-		const leases = new Map(limited.map((r) => [r, leaseSeconds(r.task, runnable)]));
 		admission = await admit(
 			rt.flow,
-			limited.map((r) => ({ id: r.envelope.id, task: r.task, input: r.input, leaseSeconds: leases.get(r) ?? 0 })),
+			limited.map((r) => ({ id: r.envelope.id, task: r.task, input: r.input, leaseSeconds: leaseSeconds(r.task, runnable) })),
 			scope.ctx,
 			rt.log,
 		);
