@@ -178,11 +178,27 @@ describe("concurrency limit", () => {
 		expect(left).toBe(0);
 	});
 
-	it("sets an alarm only when none is set as early, and one that finds nothing sets no other", async () => {
+	it("writes an alarm only when none is set as early, keeps what it learned when emptied, and sets no alarm after one that finds nothing", async () => {
 		const stub = limiter("concurrency", "alarm_once") as DurableObjectStub<FlowControl>;
 		const alarm = () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
 		const take = (id: string, leaseMs: number) =>
 			stub.take({ kind: "concurrency", limit: 5, holder: "h", runs: [{ id, key: "k", leaseMs }] });
+
+		// Every alarm write the object makes, counted on its own storage.
+		let writes = 0;
+		await runInDurableObject(stub, (_instance, state) => {
+			const { storage } = state;
+			const setAlarm = storage.setAlarm.bind(storage);
+			const deleteAlarm = storage.deleteAlarm.bind(storage);
+			storage.setAlarm = (...args) => {
+				writes++;
+				return setAlarm(...args);
+			};
+			storage.deleteAlarm = (...args) => {
+				writes++;
+				return deleteAlarm(...args);
+			};
+		});
 
 		await take("a", 60_000);
 		const first = await alarm();
@@ -191,6 +207,13 @@ describe("concurrency limit", () => {
 		await take("b", 120_000);
 		await stub.give({ kind: "concurrency", holder: "h", ids: ["a", "b"] });
 		expect(await alarm()).toBe(first);
+		expect(writes).toBe(1);
+		// Emptied, the object keeps what it learned: how long runs hold a slot, for waiters' estimates.
+		const held = await runInDurableObject(
+			stub,
+			(_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM meta WHERE k = 'holdMs'").one().n,
+		);
+		expect(held).toBe(1);
 
 		// When it fires there is nothing left: no rows, and no alarm after it.
 		await runDurableObjectAlarm(stub);
