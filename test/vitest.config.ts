@@ -16,8 +16,7 @@ const wranglerConfig = path.join(root, "wrangler.toml");
 // wrangler.toml's [alias] swaps some of mimetext's imports for src/shims/ in
 // the deployed bundle; the tests resolve them the same way, so they run the
 // code production runs. Exact matches only, as wrangler applies them.
-const shims: Record<string, string> =
-	unstable_readConfig({ config: wranglerConfig }).alias ?? {};
+const shims: Record<string, string> = unstable_readConfig({ config: wranglerConfig }).alias ?? {};
 const aliases = Object.entries(shims).map(([from, to]) => ({
 	find: new RegExp(`^${RegExp.escape(from)}$`),
 	replacement: path.resolve(root, to),
@@ -32,39 +31,33 @@ const prebundled = [
 	"drizzle-orm/d1",
 	"drizzle-orm/sqlite-core",
 	"@hono/zod-validator",
-	...[
-		"",
-		"/tiny",
-		"/http-exception",
-		"/secure-headers",
-		"/request-id",
-		"/cookie",
-		"/html",
-		"/csrf",
-		"/cors",
-		"/body-limit",
-	].map((sub) => `hono${sub}`),
+	...["", "/tiny", "/http-exception", "/secure-headers", "/request-id", "/cookie", "/html", "/csrf", "/cors", "/body-limit"].map(
+		(sub) => `hono${sub}`,
+	),
 ];
 
-// Test files that need a workerd, a storage and a module registry of their own.
-// Some count rows across the whole database or read the id clock, which other
-// files move (uuid's v7 stays monotonic after a file fakes a later date). The
-// rest spy on env.MAILER.send: MAILER is a JS RPC stub, and a spy installed on
-// it after certain earlier runs of the consumer no longer sees the Worker's
-// calls, even within one file, where these files' test order avoids it. Run
-// `npm test -- --sequence.shuffle.files` after moving a file out of this list.
+// Test files that need a workerd, a storage and a module registry of their own:
+// - some count rows across the whole database;
+// - delays.test.ts fakes a date weeks ahead, and uuid's v7 stays monotonic
+//   after it, so every id minted later in that isolate would carry that date,
+//   which the API rejects as not yet minted; ids.test.ts reads that clock;
+// - the rest spy on env.MAILER.send. MAILER is a JS RPC stub, and a spy
+//   installed on it after certain earlier runs of the consumer no longer sees
+//   the Worker's calls, even within one file (these files' test order avoids it).
+// Run `npm test -- --sequence.shuffle.files` after moving a file out of this list.
 const needsIsolation = [
 	"test/app/batch-consumer.test.ts",
 	"test/app/consumer.test.ts",
 	"test/app/dashboard-pages.test.ts",
 	"test/app/dashboard-stats.test.ts",
+	"test/app/delays.test.ts",
 	"test/app/eager.test.ts",
 	"test/app/email.test.ts",
 	"test/app/end-to-end.test.ts",
 	"test/app/maintenance.test.ts",
 	"test/app/mixed-batch.test.ts",
-	"test/app/redelivery.test.ts",
 	"test/app/poison.test.ts",
+	"test/app/redelivery.test.ts",
 	"test/app/schedule.test.ts",
 	"test/app/task-history.test.ts",
 	"test/app/task-management.test.ts",
@@ -87,13 +80,7 @@ function auxiliaryWorker(name: string, entry: string) {
 		external: ["cloudflare:workers"],
 		logLevel: "error",
 	});
-	return {
-		name,
-		modules: true,
-		modulesRoot: dir,
-		scriptPath: path.join(dir, "index.js"),
-		compatibilityDate: "2026-11-01",
-	};
+	return { name, modules: true, modulesRoot: dir, scriptPath: path.join(dir, "index.js"), compatibilityDate: "2026-11-01" };
 }
 
 export default defineConfig(async () => {
@@ -103,8 +90,7 @@ export default defineConfig(async () => {
 			miniflare: {
 				bindings: {
 					APP_ENV: "test",
-					API_TOKENS:
-						"test-token-0123456789abcdef, rotated-token-0123456789abcdef, rate-limit-token-0123456789abcdef",
+					API_TOKENS: "test-token-0123456789abcdef, rotated-token-0123456789abcdef, rate-limit-token-0123456789abcdef",
 					SESSION_SECRET: "test-session-secret-0123456789abcdef0123456789",
 					TASK_ID_SECRET: "test-task-id-secret-0123456789abcdef0123456789",
 					WEBHOOK_ALLOWED_HOSTS: "hooks.example.com, *.receivers.example.net",
@@ -112,46 +98,29 @@ export default defineConfig(async () => {
 					// High enough that tests sending many emails to example.com are not
 					// held back; test/app/flow-app.test.ts runs send_email under a low one.
 					EMAIL_RATE_PER_DOMAIN: "1000000",
-					TEST_MIGRATIONS: await readD1Migrations(
-						path.join(root, "migrations"),
-					),
+					TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
 					// The chaos run's size and seeds (npm run chaos sets them; npm test runs a short one).
-					...(process.env.CHAOS_TASKS
-						? { CHAOS_TASKS: process.env.CHAOS_TASKS }
-						: {}),
-					...(process.env.CHAOS_SEEDS
-						? { CHAOS_SEEDS: process.env.CHAOS_SEEDS }
-						: {}),
+					...(process.env.CHAOS_TASKS ? { CHAOS_TASKS: process.env.CHAOS_TASKS } : {}),
+					...(process.env.CHAOS_SEEDS ? { CHAOS_SEEDS: process.env.CHAOS_SEEDS } : {}),
 				},
 				// Deliver enqueued messages to the consumer quickly.
 				queueConsumers: { "edge-tasks-dev": { maxBatchTimeout: 0.05 } },
 				// The engine's own tests enqueue stand-in tasks here: a real queue that
 				// nothing consumes, so the app's consumer never sees them; the tests
 				// deliver batches to their stand-in engine by hand.
-				queueProducers: {
-					ENGINE_TEST_QUEUE: { queueName: "edge-tasks-engine-test" },
-				},
-				serviceBindings: {
-					RPC_CALLER: "rpc-caller",
-					WEBHOOK_RECEIVER: "webhook-receiver",
-				},
+				queueProducers: { ENGINE_TEST_QUEUE: { queueName: "edge-tasks-engine-test" } },
+				serviceBindings: { RPC_CALLER: "rpc-caller", WEBHOOK_RECEIVER: "webhook-receiver" },
 				// Every fetch() the Worker makes (webhooks) reaches the receiver, not the network.
 				outboundService: "webhook-receiver",
 				workers: [
 					auxiliaryWorker("rpc-caller", "test/app/rpc-caller-worker.ts"),
-					auxiliaryWorker(
-						"webhook-receiver",
-						"test/app/webhook-receiver-worker.ts",
-					),
+					auxiliaryWorker("webhook-receiver", "test/app/webhook-receiver-worker.ts"),
 				],
 			},
 		}),
 	];
 	// What both projects below share.
-	const project = (
-		name: string,
-		test: { isolate?: boolean; include?: string[]; exclude?: string[] },
-	) => ({
+	const project = (name: string, test: { isolate?: boolean; include?: string[]; exclude?: string[] }) => ({
 		plugins,
 		resolve: { alias: aliases },
 		test: {
