@@ -28,6 +28,7 @@ import {
 	type BatchStatement,
 	type Claims,
 	claimMany,
+	effectsStatement,
 	extendLeases,
 	failUnrunnable,
 	markWaiting,
@@ -60,6 +61,32 @@ const MAX_LEASE_SECONDS = MAX_CONSUMER_WALL_SECONDS;
 
 // Pauses before each further try of the side-effects write.
 const EFFECT_WRITE_RETRIES_MS = [100, 500, 2000];
+
+// Losing the record of effects would repeat every one of them, so a failed
+// write of it is tried again (it is idempotent) before the batch gives up.
+function recordEffectsPersistently(rt: Runtime, effects: readonly NewEffect[]): Promise<void> {
+	return persistently(
+		() => recordEffects(rt.db, effects, new Date()),
+		EFFECT_WRITE_RETRIES_MS,
+		(err, wait) => rt.log.warn("recording side effects failed; trying again", { error: errorMessage(err), retry_in_ms: wait }),
+	);
+}
+
+/**
+ * The outcomes, and the effects the batch's one kind had, in one transaction.
+ * If it fails, the effects are written on their own, tried again as above,
+ * and the outcomes once more: what a batch of several kinds does.
+ */
+async function recordAtOnce(rt: Runtime, outcomes: readonly Outcome[], effects: readonly NewEffect[], now: Date) {
+	if (effects.length === 0) return recordOutcomes(rt.db, outcomes, now);
+	try {
+		return await recordOutcomes(rt.db, outcomes, now, [effectsStatement(rt.db, effects, now)]);
+	} catch (err) {
+		rt.log.warn("recording outcomes with their side effects failed; recording the effects first", { error: errorMessage(err) });
+		await recordEffectsPersistently(rt, effects);
+		return recordOutcomes(rt.db, outcomes, now);
+	}
+}
 
 /** Runs `write`, trying again after each pause in `pausesMs` while it throws. */
 async function persistently(
@@ -262,6 +289,9 @@ async function run<Ctx>(
 	for (const r of claimed) kinds.set(r.entry, [...(kinds.get(r.entry) ?? []), r]);
 
 	const settled = new Map<Runnable<Ctx>, PromiseSettledResult<Json>>();
+	// A batch of one kind writes its effects in the outcomes' transaction: one
+	// D1 round trip, and no window between the two (see recordAtOnce).
+	const withOutcomes: NewEffect[] = [];
 	// Every kind settles before a failure of one propagates: the batch gives its
 	// concurrency slots back on the way out, and must not while runs still hold them.
 	const kindsDone = await Promise.allSettled(
@@ -294,19 +324,13 @@ async function run<Ctx>(
 				if (late > 0)
 					rt.log.warn("effects still under way after their task's timeout twice over; a retry may repeat them", { count: late });
 			}
-			// Each kind records its effects as soon as it settles, before any
-			// outcome: a slow kind in the same batch does not leave another's sent
-			// emails unrecorded, and if recording the outcomes fails, a redelivery
-			// still finds the effects. Losing this write would repeat every one of
-			// them, so a failed one is tried again (it is idempotent) before the
-			// batch gives up.
+			// With other kinds in the batch, each records its effects as soon as it
+			// settles, before any outcome: a slow kind does not leave another's
+			// sent emails unrecorded, and if recording the outcomes fails, a
+			// redelivery still finds the effects.
 			if (effects.done.length > 0) {
-				await persistently(
-					() => recordEffects(rt.db, effects.done, new Date()),
-					EFFECT_WRITE_RETRIES_MS,
-					(err, wait) =>
-						rt.log.warn("recording side effects failed; trying again", { error: errorMessage(err), retry_in_ms: wait }),
-				);
+				if (kinds.size === 1) withOutcomes.push(...effects.done);
+				else await recordEffectsPersistently(rt, effects.done);
 			}
 		}),
 	);
@@ -315,7 +339,7 @@ async function run<Ctx>(
 
 	const now = new Date();
 	const outcomes = claimed.map((r) => outcomeOf(r, attemptOf(r, claims), settled.get(r)));
-	const recorded = await recordOutcomes(rt.db, outcomes, now);
+	const recorded = await recordAtOnce(rt, outcomes, withOutcomes, now);
 	// Webhooks of the tasks that just finished, and the workflow steps their
 	// outcomes released (by trigger, in the same write); batches with neither
 	// pay nothing.

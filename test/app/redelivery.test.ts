@@ -109,6 +109,22 @@ describe("redelivery", () => {
 		for (const { id } of envelopes) expect(await taskRow(id)).toMatchObject({ status: "SUCCESS", attempts: 1 });
 	});
 
+	it("a failed write of the outcomes with the sends' record writes the record on its own, then the outcomes", async () => {
+		const send = vi.spyOn(env.MAILER, "send");
+		const envelope = await recorded("send_email", email);
+		let failures = 0;
+		failD1When((sql) => sql.includes("SET status = 'SUCCESS'") && failures++ < 1);
+
+		const { result } = await deliver([envelope]);
+
+		expect(failures).toBe(2); // the write with the record failed, the outcomes alone stuck
+		expect(result.explicitAcks).toHaveLength(1);
+		expect(send).toHaveBeenCalledTimes(1);
+		expect(await taskRow(envelope.id)).toMatchObject({ status: "SUCCESS", attempts: 1 });
+		const effects = await env.DB.prepare("SELECT count(*) AS n FROM task_effects WHERE task_id = ?").bind(envelope.id).first();
+		expect(effects).toEqual({ n: 1 });
+	});
+
 	it("a D1 outage while claiming retries the message: nothing is lost", async () => {
 		const send = vi.spyOn(env.MAILER, "send");
 		const envelope = await recorded("send_email", email);

@@ -279,14 +279,18 @@ export async function extendLeases(
 
 /** Records side effects; a key already recorded keeps its first value. */
 export async function recordEffects(db: EngineDb, effects: readonly NewEffect[], now: Date): Promise<void> {
+	await effectsStatement(db, effects, now).run();
+}
+
+/** The statement recordEffects runs, to go in another write's transaction instead. */
+export function effectsStatement(db: EngineDb, effects: readonly NewEffect[], now: Date): D1PreparedStatement {
 	const list = JSON.stringify(effects.map((e) => ({ task_id: e.taskId, key: e.key, value: JSON.stringify(e.value) })));
-	await db.$client
+	return db.$client
 		.prepare(`
 			INSERT INTO task_effects (task_id, key, value, recorded_at)
 			SELECT value->>'task_id', value->>'key', value->>'value', ?2 FROM json_each(?1) WHERE true
 			ON CONFLICT DO NOTHING`)
-		.bind(list, ms(now))
-		.run();
+		.bind(list, ms(now));
 }
 
 export type Outcome =
@@ -322,9 +326,15 @@ const FINISH = {
 
 /**
  * Records the outcomes of a batch's runs in one round trip, each fenced by its
- * attempt. Returns the ids whose outcome was recorded.
+ * attempt. Returns the ids whose outcome was recorded. `first` (a batch's
+ * effects record) runs before them, in the same transaction.
  */
-export async function recordOutcomes(db: EngineDb, outcomes: readonly Outcome[], now: Date): Promise<Set<string>> {
+export async function recordOutcomes(
+	db: EngineDb,
+	outcomes: readonly Outcome[],
+	now: Date,
+	first: readonly D1PreparedStatement[] = [],
+): Promise<Set<string>> {
 	const d1 = db.$client;
 	const lists: Record<Outcome["to"], object[]> = { SUCCESS: [], RETRY: [], FAILURE: [] };
 	for (const o of outcomes) {
@@ -337,9 +347,12 @@ export async function recordOutcomes(db: EngineDb, outcomes: readonly Outcome[],
 	const statements = (Object.keys(lists) as Outcome["to"][])
 		.filter((to) => lists[to].length > 0)
 		.map((to) => d1.prepare(FINISH[to]).bind(JSON.stringify(lists[to]), ms(now)));
-	if (statements.length === 0) return new Set();
-	const results = await d1.batch(statements);
-	return new Set(results.flatMap((result) => rows<{ id: string }>(result).map((row) => row.id)));
+	if (statements.length === 0) {
+		if (first.length > 0) await d1.batch([...first]);
+		return new Set();
+	}
+	const results = await d1.batch([...first, ...statements]);
+	return new Set(results.slice(first.length).flatMap((result) => rows<{ id: string }>(result).map((row) => row.id)));
 }
 
 /** Tasks known from their messages, as the one JSON parameter the upserts below read with json_each. */
