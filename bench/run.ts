@@ -112,12 +112,12 @@ async function waitForCount(current: () => Promise<number>, target: number) {
  * N tasks, first POST to last SUCCESS (read from D1). The POSTs come from
  * autocannon in its own process (bench/post.ts), 32 at a time.
  */
-async function drain(host: Host, kind: "process_user_data" | "send_email", n: number) {
+async function drain(host: Host, kind: "process_user_data" | "send_email", n: number, prefix = "") {
 	await idle(host);
-	step(`drain ${n} ${kind}`);
+	step(`drain ${n} ${kind}${prefix && ` under ${prefix}`}`);
 	const { stdout } = await run(
 		process.execPath,
-		[path.join(ROOT, "bench/post.ts"), host.url.toString(), TOKEN, kind, String(n)],
+		[path.join(ROOT, "bench/post.ts"), host.url.toString(), TOKEN, kind, String(n), prefix],
 		{
 			maxBuffer: 16 * 1024 * 1024,
 		},
@@ -130,12 +130,12 @@ async function drain(host: Host, kind: "process_user_data" | "send_email", n: nu
 	return { name: kind, tasks: n, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(n / seconds) };
 }
 
-async function roundTrips(host: Host, runs: number) {
+async function roundTrips(host: Host, runs: number, prefix = "") {
 	await idle(host);
 	const times: number[] = [];
 	for (let i = 0; i < runs; i++) {
 		const started = performance.now();
-		const res = await fetch(new URL("/process-user/1", host.url), {
+		const res = await fetch(new URL(`${prefix}/process-user/1`, host.url), {
 			method: "POST",
 			headers: { authorization: auth.authorization },
 			signal: AbortSignal.timeout(ANSWER_MS),
@@ -233,12 +233,6 @@ async function assetRouterProbe(seconds: number) {
 	}
 }
 
-const probeRps = (probes: readonly { name: string; rps: number }[], named: string) => {
-	const probe = probes.find((p) => p.name.includes(named));
-	if (!probe) throw new Error(`no probe named ${named}`);
-	return probe.rps;
-};
-
 /** The production bundle's size, and what is in it: minified bytes per package. */
 function bundleSize() {
 	const script = bundle("src/index.ts", "production");
@@ -280,9 +274,14 @@ const enqueueLoads = async (host: Host) => {
 	return { health, sendEmail, processUser };
 };
 
+const BARE = "/__bench/bare";
+
 /**
  * The headline run: the Worker with the development config, its enqueue
  * limiter counting in memory as production's does (see bench/worker/entry.ts).
+ * Then the same loads, drains and round trip on the same host against its
+ * bare floor: what the local queue, D1 and send_email allow a consumer that
+ * only does the task's work and writes its result.
  */
 async function headline() {
 	const host = await startHost(ENTRY, { vars: { BENCH_LIMITER: "memory" } });
@@ -292,7 +291,16 @@ async function headline() {
 		const drainUsers = await drain(host, "process_user_data", 2000);
 		const drainEmails = await drain(host, "send_email", 500);
 		const roundTrip = await roundTrips(host, 20);
-		return { ...enqueue, drainUsers, drainEmails, roundTrip };
+		const floor = {
+			sendEmail: await load(host, "floor: POST /send-email", `${BARE}/send-email`, { method: "POST", body: EMAIL }),
+			processUser: await idle(host).then(() =>
+				load(host, "floor: POST /process-user/:id", `${BARE}/process-user/1`, { method: "POST", json: false }),
+			),
+			drainUsers: await drain(host, "process_user_data", 2000, BARE),
+			drainEmails: await drain(host, "send_email", 500, BARE),
+			roundTrip: await roundTrips(host, 20, BARE),
+		};
+		return { ...enqueue, drainUsers, drainEmails, roundTrip, floor };
 	} finally {
 		await host.dispose();
 	}
@@ -377,6 +385,7 @@ async function main() {
 			drain: [off.drainUsers, off.drainEmails],
 		},
 		roundTrip: results.roundTrip,
+		floor: results.floor,
 		d1PerBatchOf100: d1,
 		billing: bill.report,
 		bundle: size,
@@ -391,7 +400,13 @@ async function main() {
 					drainUsers: results.drainUsers.perSecond,
 					drainEmails: results.drainEmails.perSecond,
 					roundTripMs: results.roundTrip.medianMs,
-					probes: { queueSend: probeRps(probes, "one queue send"), emailSend: probeRps(probes, "one email") },
+					floor: {
+						sendEmail: results.floor.sendEmail,
+						processUser: results.floor.processUser,
+						drainUsers: results.floor.drainUsers.perSecond,
+						drainEmails: results.floor.drainEmails.perSecond,
+						roundTripMs: results.floor.roundTrip.medianMs,
+					},
 				},
 				celery,
 			),
@@ -400,11 +415,14 @@ async function main() {
 	};
 	writeFileSync(path.join(ROOT, "bench/results/latest.json"), `${JSON.stringify(report, null, "\t")}\n`);
 
-	// The issue's targets, checked against this run.
+	// Structural targets (round trips and calls per batch, the bundle) are
+	// checked here; the speed goals are Flask + Celery's figures (--against),
+	// and beside each speed is the bare floor measured on the same host.
 	const verdict = (ok: boolean, target: string) => `${ok ? "met" : "MISSED"}: ${target}`;
-	const enqueueTarget = (r: (typeof report.enqueue)[number]) =>
-		verdict(r.rps >= 1500 && r.p99 <= 30 && r.ofHealth >= 0.5, ">= 1500 req/s, p99 <= 30 ms, >= 0.5x health");
-	const rows: string[][] = [["measure", "value", "detail", "target"]];
+	const { floor } = results;
+	const share = (a: number, b: number) => `${Math.round((a / b) * 100)}%`;
+	const enqueueFloor = [undefined, floor.sendEmail, floor.processUser];
+	const rows: string[][] = [["measure", "value", "detail", "target, or the bare floor"]];
 	const loadRow = (r: (typeof report.enqueue)[number], suffix: string, target: string) => [
 		`${r.name}${suffix}`,
 		`${r.rps} req/s`,
@@ -412,17 +430,20 @@ async function main() {
 		target,
 	];
 	report.enqueue.forEach((r, i) => {
-		rows.push(loadRow(r, "", i === 0 ? "the runtime's ceiling" : enqueueTarget(r)));
+		const f = enqueueFloor[i];
+		rows.push(
+			loadRow(r, "", f ? `floor ${f.rps} req/s, p99 ${f.p99} ms: ${share(r.rps, f.rps)} of its rate` : "the runtime's ceiling"),
+		);
 	});
 	for (const r of report.probes) rows.push(loadRow(r, "", "what one call costs alone"));
-	const drainTargets = [1000, 600];
+	const drainFloors = [floor.drainUsers, floor.drainEmails];
 	report.drain.forEach((d, i) => {
-		const target = drainTargets[i] ?? 0;
+		const f = drainFloors[i];
 		rows.push([
 			`drain ${d.name}`,
 			`${d.perSecond} tasks/s`,
 			`${d.tasks} tasks in ${d.seconds} s`,
-			verdict(d.perSecond >= target, `>= ${target}/s`),
+			f ? `floor ${f.perSecond}/s: ${share(d.perSecond, f.perSecond)} of it` : "",
 		]);
 	});
 	// Flow limits on (the headline) against off, measured in this run.
@@ -441,9 +462,13 @@ async function main() {
 		"round trip",
 		`${report.roundTrip.medianMs} ms median`,
 		`min ${report.roundTrip.minMs} ms over ${report.roundTrip.runs}`,
-		verdict(report.roundTrip.medianMs <= 8, "<= 8 ms"),
+		`floor ${floor.roundTrip.medianMs} ms: ${share(floor.roundTrip.medianMs, report.roundTrip.medianMs)} of its speed`,
 	]);
-	const batchTargets: Record<string, number> = { processUser: 3, sendEmail: 4, mixed: 4 };
+	const batchTargets: Record<string, number> = {
+		processUser: 3,
+		sendEmail: 2,
+		mixed: 4,
+	};
 	for (const [name, b] of Object.entries(d1)) {
 		const target = batchTargets[name] ?? 0;
 		rows.push([

@@ -26,9 +26,19 @@
 // Probes (POST): /__bench/d1-insert (one INSERT), /__bench/queue-send (one
 // message, acked unrun), /__bench/limiter (one call to the emulated limiter),
 // /__bench/email-send (one email built and handed to send_email).
+// Bare floor (POST /__bench/bare/process-user/:id, /__bench/bare/send-email):
+//   what the local emulation allows any task queue built on these bindings.
+//   Each answers as the real route does (202 and a task id minted the same
+//   way) after one queue send: no idempotency key, no limiter. Its consumer
+//   does the task's own work (the same UPDATE per batch, or each email built
+//   and handed to send_email, 6 at a time) and writes every result as a
+//   SUCCESS row, which GET /tasks/:id and the drains read; users and results
+//   go in one D1 round trip. No claim, no effects record, no retries, no flow
+//   control: the least a consumer that reports results must do.
 // POST /__bench/expire-results and /__bench/recover-stuck-tasks run that
 // built-in once, in this invocation, with the posted input (its defaults if
 // none), and answer its result (bench/scale.ts times them).
+import * as z from "zod";
 import { createApp } from "../../src/app";
 import { createEngine } from "../../src/engine";
 import { expireResults, recoverStuckTasks } from "../../src/engine/builtins";
@@ -100,6 +110,81 @@ async function runOnce(task: TaskDefinition<Runtime>, request: Request, env: Env
 	const info = { id: crypto.randomUUID(), name: task.name, attempt: 1, once: <T>(_: string, f: () => Promise<T>) => f() };
 	return Response.json(await task.run(scopes.scopeOf(env).rt, input, info));
 }
+const BARE_USER = "bench_bare_process_user";
+const BARE_EMAIL = "bench_bare_send_email";
+const BARE_CONCURRENCY = 6;
+const bareEmail = z.object({
+	email: z.string(),
+	subject: z.string(),
+	body: z.string(),
+});
+const bareMessage = z.discriminatedUnion("name", [
+	z.object({
+		id: z.string(),
+		name: z.literal(BARE_USER),
+		input: z.object({ user_id: z.number() }),
+	}),
+	z.object({ id: z.string(), name: z.literal(BARE_EMAIL), input: bareEmail }),
+]);
+
+async function bareEnqueue(env: Env, name: string, input: unknown) {
+	const id = await scopes.scopeOf(env).rt.ids.mint();
+	await env.TASKS.send({ id, name, input });
+	return Response.json({ task_id: id }, { status: 202 });
+}
+
+async function bareConsume(messages: readonly Message<unknown>[], env: Env) {
+	const done: { id: string; name: string; payload: string; result: string }[] = [];
+	const users: number[] = [];
+	const emails: { id: string; to: string; subject: string; text: string }[] = [];
+	for (const { body } of messages) {
+		const message = bareMessage.parse(body);
+		const { id, name } = message;
+		const payload = JSON.stringify(message.input);
+		if (message.name === BARE_USER) {
+			users.push(message.input.user_id);
+			done.push({
+				id,
+				name,
+				payload,
+				result: JSON.stringify(`Processed user ${message.input.user_id}`),
+			});
+		} else {
+			const { email, subject, body: text } = message.input;
+			emails.push({ id, to: email, subject, text });
+			done.push({
+				id,
+				name,
+				payload,
+				result: JSON.stringify(`Email sent to ${email}`),
+			});
+		}
+	}
+	const mailer = createMailer(env.MAILER, env.MAIL_FROM);
+	for (let i = 0; i < emails.length; i += BARE_CONCURRENCY) {
+		await Promise.all(
+			emails.slice(i, i + BARE_CONCURRENCY).map((m) => mailer.send({ ...m, messageId: `<task-${m.id}@bench.invalid>` })),
+		);
+	}
+	const now = Date.now();
+	const statements = [
+		env.DB.prepare(
+			`INSERT INTO tasks (id, name, payload, status, result, attempts, created_at, started_at, finished_at, updated_at, due_at)
+			SELECT value->>'id', value->>'name', value->>'payload', 'SUCCESS', value->>'result', 1, ?2, ?2, ?2, ?2, ?2 FROM json_each(?1)`,
+		).bind(JSON.stringify(done), now),
+	];
+	if (users.length > 0) {
+		statements.unshift(
+			env.DB.prepare("UPDATE users SET processed = 1, updated_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))").bind(
+				JSON.stringify(users),
+				now,
+			),
+		);
+	}
+	await env.DB.batch(statements);
+	for (const message of messages) message.ack();
+}
+
 const workerFor = (env: BenchEnv) => (env.BENCH_LIMITS === "off" ? unlimited : worker);
 
 // One substituted env per original, so the Worker's per-env caches still hit.
@@ -151,6 +236,9 @@ export default {
 			case "/__bench/limiter":
 				await env.ENQUEUE_LIMITER.limit({ key: "probe" });
 				return accepted();
+			case "/__bench/bare/send-email": {
+				return bareEnqueue(env, BARE_EMAIL, bareEmail.parse(await request.json()));
+			}
 			case "/__bench/email-send":
 				await createMailer(env.MAILER, env.MAIL_FROM).send({
 					to: "probe@example.com",
@@ -160,6 +248,8 @@ export default {
 				});
 				return accepted();
 			default: {
+				const bareUser = /^\/__bench\/bare\/process-user\/(\d+)$/.exec(pathname);
+				if (bareUser) return bareEnqueue(env, BARE_USER, { user_id: Number(bareUser[1]) });
 				const label = env.BENCH_COUNT_D1 === "1" ? request.headers.get(COUNT_HEADER) : null;
 				if (label === null) return workerFor(env).fetch(request, envFor(env), ctx);
 				const counts: CallCounts = { label, ...emptyCounts() };
@@ -169,9 +259,12 @@ export default {
 		}
 	},
 	async queue(batch, env) {
-		const probes = batch.messages.filter((m) => (m.body as { name?: unknown } | null)?.name === PROBE);
+		const nameOf = (m: Message<unknown>) => (m.body as { name?: unknown } | null)?.name;
+		const probes = batch.messages.filter((m) => nameOf(m) === PROBE);
 		for (const message of probes) message.ack();
-		if (probes.length === batch.messages.length) return;
+		const bare = batch.messages.filter((m) => nameOf(m) === BARE_USER || nameOf(m) === BARE_EMAIL);
+		if (bare.length > 0) await bareConsume(bare, env);
+		if (probes.length + bare.length === batch.messages.length) return;
 		if (env.BENCH_COUNT_D1 !== "1") return workerFor(env).queue(batch, envFor(env));
 		const tasks: Record<string, number> = {};
 		for (const { body } of batch.messages) {
