@@ -3,7 +3,8 @@
 // /send-email), the consumer draining behind it as in `npm run bench`. Takes
 // the profile through workerd's inspector (the DevTools protocol), writes it
 // to bench/results/<route>.cpuprofile (open it in Chrome's DevTools) and
-// prints where the time went: by function (self time) and by package.
+// prints where the time went: by function (self time, and total time with its
+// callees) and by package.
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
@@ -58,30 +59,48 @@ async function inspect(port: number) {
 	};
 }
 
-/** Self time per function and per package, in ms, largest first. */
+/**
+ * Self time per function and per package, and total time per function (its
+ * own and its callees', counted once however deep it recurses), in ms,
+ * largest first. Total time is what shows a cost paid in native code, such as
+ * console.log's, under the function that asked for it.
+ */
 function summarize(profile: Profile) {
 	const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+	const parentOf = new Map<number, number>();
+	for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
 	const self = new Map<number, number>();
 	profile.samples.forEach((id, i) => {
 		self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
 	});
 	const total = (profile.endTime - profile.startTime) / 1000;
-	const byFunction = new Map<string, number>();
-	const byPackage = new Map<string, number>();
-	for (const [id, ms] of self) {
+	const nameOf = (id: number) => {
 		const { functionName, url, lineNumber } = byId.get(id)?.callFrame ?? { functionName: "?", url: "", lineNumber: 0 };
 		const where = url ? `${path.basename(url)}:${lineNumber + 1}` : "";
-		const name = `${functionName || "(anonymous)"} ${where}`.trim();
+		return { name: `${functionName || "(anonymous)"} ${where}`.trim(), url, functionName };
+	};
+	const byFunction = new Map<string, number>();
+	const byPackage = new Map<string, number>();
+	const inclusive = new Map<string, number>();
+	for (const [id, ms] of self) {
+		const { name, url, functionName } = nameOf(id);
 		byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
 		const pkg = url ? (/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? "edge-tasks") : functionName;
 		byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + ms);
+		const counted = new Set<string>();
+		for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+			const caller = nameOf(at).name;
+			if (!counted.has(caller)) inclusive.set(caller, (inclusive.get(caller) ?? 0) + ms);
+			counted.add(caller);
+		}
 	}
+	inclusive.delete("(root)");
 	const top = (m: Map<string, number>, n: number) =>
 		[...m]
 			.sort((a, b) => b[1] - a[1])
 			.slice(0, n)
 			.map(([name, ms]) => `${ms.toFixed(0).padStart(7)} ms  ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
-	return { total, functions: top(byFunction, 30), packages: top(byPackage, 12) };
+	return { total, functions: top(byFunction, 30), packages: top(byPackage, 12), inclusive: top(inclusive, 30) };
 }
 
 const host = await startHost("bench/worker/entry.ts", {
@@ -106,12 +125,13 @@ try {
 	const load = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number } };
 	const file = path.join(ROOT, "bench/results", `${route.replace(/\W+/g, "-").replace(/^-|-$/g, "")}.cpuprofile`);
 	writeFileSync(file, JSON.stringify(profile));
-	const { total, functions, packages } = summarize(profile);
+	const { total, functions, packages, inclusive } = summarize(profile);
 	console.log(
 		`${route}: ${Math.round(load.requests.average)} req/s, p50 ${load.latency.p50} ms, p99 ${load.latency.p99} ms; profile ${total.toFixed(0)} ms, written to ${path.relative(ROOT, file)}`,
 	);
 	console.log("\nself time by package\n", packages.join("\n"));
 	console.log("\nself time by function\n", functions.join("\n"));
+	console.log("\ntotal time by function (with what it calls)\n", inclusive.join("\n"));
 } finally {
 	await host.dispose();
 }
