@@ -116,6 +116,73 @@ describe("rate limit", () => {
 	});
 });
 
+describe("a rate limit's storage", () => {
+	const admissions = (stub: DurableObjectStub<FlowControl>) =>
+		runInDurableObject(stub, (_instance, state) =>
+			state.storage.sql.exec<{ key: string; n: number }>("SELECT key, n FROM admissions ORDER BY key").toArray(),
+		);
+	const request = (ids: string[], key: string) => ({
+		kind: "rate" as const,
+		limit: 100,
+		periodMs: 60_000,
+		runs: ids.map((id) => ({ id, key })),
+	});
+
+	it("writes one row per key a call admits for, however many runs, and gives places back by key and start", async () => {
+		const stub = limiter("rate", `storage-${crypto.randomUUID()}`) as DurableObjectStub<FlowControl>;
+		const ids = Array.from({ length: 38 }, () => crypto.randomUUID());
+		const reply = await stub.take(request(ids, "example.com"));
+		expect(reply.admitted).toHaveLength(38);
+		expect(await admissions(stub)).toEqual([{ key: "example.com", n: 38 }]);
+
+		// Two runs that never started give their places back; the window counts 36.
+		const at = reply.admitted[0]?.at ?? 0;
+		const unrun = ids.slice(0, 2);
+		await stub.give({ kind: "rate", holder: "h", ids: unrun, places: unrun.map(() => ({ key: "example.com", at })) });
+		expect(await admissions(stub)).toEqual([{ key: "example.com", n: 36 }]);
+		const full = await stub.take({
+			...request(
+				Array.from({ length: 70 }, () => crypto.randomUUID()),
+				"example.com",
+			),
+		});
+		expect(full.admitted).toHaveLength(64);
+		expect(full.waiting).toHaveLength(6);
+	});
+
+	it("carries an object's per-run rows from before over as counts", async () => {
+		const stub = limiter("rate", `legacy-${crypto.randomUUID()}`) as DurableObjectStub<FlowControl>;
+		const now = Date.now();
+		await runInDurableObject(stub, (_instance, state) => {
+			state.storage.sql.exec("CREATE TABLE admitted (key TEXT NOT NULL, task_id TEXT NOT NULL, at INTEGER NOT NULL)");
+			for (const key of ["a", "a", "a", "b"]) {
+				state.storage.sql.exec("INSERT INTO admitted (key, task_id, at) VALUES (?, ?, ?)", key, crypto.randomUUID(), now);
+			}
+			// As the object starts on code that keeps counts.
+			new (_instance.constructor as new (ctx: DurableObjectState, env: unknown) => FlowControl)(state, env);
+		});
+		expect(await admissions(stub)).toEqual([
+			{ key: "a", n: 3 },
+			{ key: "b", n: 1 },
+		]);
+		const tables = await runInDurableObject(stub, (_instance, state) =>
+			state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'admitted'").toArray(),
+		);
+		expect(tables).toEqual([]);
+		// The carried-over starts count against the window.
+		const reply = await stub.take({
+			kind: "rate",
+			limit: 4,
+			periodMs: 60_000,
+			runs: [
+				{ id: "x", key: "a" },
+				{ id: "y", key: "a" },
+			],
+		});
+		expect(reply.admitted.map((a) => a.id)).toEqual(["x"]);
+	});
+});
+
 describe("concurrency limit", () => {
 	it("never runs more than `limit` with one key at once, across concurrent batches", async () => {
 		const running = new Map<string, number>();

@@ -149,7 +149,11 @@ export async function admit(
 					const ids = taken(group).filter((id) => group.kind === "concurrency" || unrun.has(id) || waiting.has(id));
 					if (ids.length === 0) return;
 					try {
-						await stub(group.name).give({ kind: group.kind, holder, ids });
+						await stub(group.name).give(
+							group.kind === "concurrency"
+								? { kind: "concurrency", holder, ids }
+								: { kind: "rate", holder, ids, places: placesOf(group, ids) },
+						);
 					} catch (err) {
 						// Nothing runs over a limit for this: the slots end with their leases.
 						log.warn("could not give flow places back; they expire", { limiter: group.name, error: errorMessage(err) });
@@ -164,6 +168,13 @@ export async function admit(
 export const limiterName = (kind: "rate" | "concurrency" | "debounce", task: string) => `${kind}\n${task}`;
 
 type Verdict = { admitted: true; at: number } | { admitted: false; reason: WaitReason; retryInSeconds: number };
+
+/** Where in their keys' windows a rate limiter admitted `ids`: what giving them back removes. */
+function placesOf(group: Group, ids: readonly string[]): { key: string; at: number }[] {
+	const wanted = new Set(ids);
+	const keyOf = new Map(group.request.runs.map((run) => [run.id, run.key]));
+	return (group.reply?.admitted ?? []).flatMap((a) => (wanted.has(a.id) ? [{ key: keyOf.get(a.id) ?? "", at: a.at }] : []));
+}
 
 function verdictOf(group: Group, id: string): Verdict {
 	const { reply } = group;

@@ -21,6 +21,11 @@ export type TakeRequest =
 	| { kind: "rate"; limit: number; periodMs: number; runs: RunRequest[] }
 	| { kind: "concurrency"; limit: number; holder: string; runs: RunRequest[] };
 
+/** Places to give back: a concurrency holder's slots, or rate places (key and start) of runs that never started. */
+export type GiveRequest =
+	| { kind: "concurrency"; holder: string; ids: string[] }
+	| { kind: "rate"; holder: string; ids: string[]; places?: { key: string; at: number }[] };
+
 export interface TakeReply {
 	/** Admitted runs, with when they were admitted (the start the rate window counts). */
 	admitted: { id: string; at: number }[];
@@ -53,9 +58,9 @@ export class FlowControl extends DurableObject<unknown> {
 	// The object's own storage, not D1: its schema lives with its code.
 	private createSchema(): void {
 		this.sql.exec(`
-			CREATE TABLE IF NOT EXISTS admitted (key TEXT NOT NULL, task_id TEXT NOT NULL, at INTEGER NOT NULL);
-			CREATE INDEX IF NOT EXISTS admitted_key ON admitted (key, at);
-			CREATE INDEX IF NOT EXISTS admitted_at ON admitted (at);
+			CREATE TABLE IF NOT EXISTS admissions (key TEXT NOT NULL, at INTEGER NOT NULL, n INTEGER NOT NULL,
+				PRIMARY KEY (key, at)) WITHOUT ROWID;
+			CREATE INDEX IF NOT EXISTS admissions_at ON admissions (at);
 			CREATE TABLE IF NOT EXISTS reserved (task_id TEXT PRIMARY KEY, key TEXT NOT NULL, at INTEGER NOT NULL);
 			CREATE INDEX IF NOT EXISTS reserved_key ON reserved (key, at);
 			CREATE TABLE IF NOT EXISTS slots (task_id TEXT NOT NULL, holder TEXT NOT NULL, key TEXT NOT NULL,
@@ -65,6 +70,14 @@ export class FlowControl extends DurableObject<unknown> {
 			CREATE TABLE IF NOT EXISTS latest (key TEXT PRIMARY KEY, task_id TEXT NOT NULL, due_at INTEGER NOT NULL);
 			CREATE INDEX IF NOT EXISTS latest_due ON latest (due_at);
 			CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);`);
+		// Objects from before kept a row per admitted run; their window carries over as counts.
+		const [legacy] = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'admitted'").toArray();
+		if (legacy) {
+			this.sql.exec(`
+				INSERT INTO admissions (key, at, n) SELECT key, at, count(*) FROM admitted WHERE true GROUP BY key, at
+				ON CONFLICT (key, at) DO UPDATE SET n = n + excluded.n;
+				DROP TABLE admitted;`);
+		}
 	}
 
 	/** Admits what the limit allows of `runs`, in order; tells the rest when to ask again. */
@@ -93,13 +106,18 @@ export class FlowControl extends DurableObject<unknown> {
 	 * Gives places back: a concurrency holder's slots once its runs are over,
 	 * or a rate window's admissions of runs that never started.
 	 */
-	async give(request: { kind: "rate" | "concurrency"; holder: string; ids: string[] }): Promise<void> {
+	async give(request: GiveRequest): Promise<void> {
 		const now = Date.now();
-		for (const id of request.ids) {
-			if (request.kind === "rate") {
-				this.sql.exec("DELETE FROM admitted WHERE rowid = (SELECT max(rowid) FROM admitted WHERE task_id = ?)", id);
-				continue;
+		if (request.kind === "rate") {
+			// A caller from before places were sent names ids only: those places expire with their window.
+			for (const { key, at } of request.places ?? []) {
+				this.sql.exec("UPDATE admissions SET n = n - 1 WHERE key = ? AND at = ?", key, at);
 			}
+			this.sql.exec("DELETE FROM admissions WHERE n <= 0");
+			await this.armAlarm();
+			return;
+		}
+		for (const id of request.ids) {
 			const [slot] = this.sql
 				.exec<{ taken_at: number }>("DELETE FROM slots WHERE task_id = ? AND holder = ? RETURNING taken_at", id, request.holder)
 				.toArray();
@@ -150,7 +168,9 @@ export class FlowControl extends DurableObject<unknown> {
 	// Reads what it needs of the key's window (a count, and the oldest or the
 	// limit-th latest start only when the window is full), not the window's
 	// whole log: a limit of thousands a minute would otherwise read thousands
-	// of rows on every call.
+	// of rows on every call. The window is kept as counts of starts per
+	// instant: every run a call admits for a key starts at the same `now`, so
+	// a call writes one row per key, however many runs it admits.
 	private takeRate(
 		key: string,
 		runs: RunRequest[],
@@ -158,20 +178,33 @@ export class FlowControl extends DurableObject<unknown> {
 		now: number,
 		reply: TakeReply,
 	): void {
-		let starts = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM admitted WHERE key = ?", key).one().n;
+		let starts = this.sql.exec<{ n: number }>("SELECT coalesce(sum(n), 0) AS n FROM admissions WHERE key = ?", key).one().n;
 		const reserved = new Map(
 			this.sql
 				.exec<{ task_id: string; at: number }>("SELECT task_id, at FROM reserved WHERE key = ?", key)
 				.toArray()
 				.map((r) => [r.task_id, r.at]),
 		);
+		// Admissions of this call not yet written: written once, before a read that counts them and at the end.
+		let unwritten = 0;
+		const write = () => {
+			if (unwritten === 0) return;
+			this.sql.exec(
+				"INSERT INTO admissions (key, at, n) VALUES (?, ?, ?) ON CONFLICT (key, at) DO UPDATE SET n = n + excluded.n",
+				key,
+				now,
+				unwritten,
+			);
+			unwritten = 0;
+		};
 		const admit = (id: string) => {
-			this.sql.exec("INSERT INTO admitted (key, task_id, at) VALUES (?, ?, ?)", key, id, now);
+			unwritten++;
 			starts++;
 			reply.admitted.push({ id, at: now });
 		};
+		// The oldest start; this call's own, all at `now`, are never older than any written.
 		const oldestStart = () =>
-			this.sql.exec<{ at: number | null }>("SELECT min(at) AS at FROM admitted WHERE key = ?", key).one().at ?? now;
+			this.sql.exec<{ at: number | null }>("SELECT min(at) AS at FROM admissions WHERE key = ?", key).one().at ?? now;
 		for (const { id } of runs) {
 			const place = reserved.get(id);
 			if (place !== undefined) {
@@ -196,12 +229,15 @@ export class FlowControl extends DurableObject<unknown> {
 			// The next place that keeps every window within the limit, after every
 			// place already promised: the limit-th latest start or place, one
 			// period on. Waiters come back one by one, not all at once.
+			write();
 			const [nth] = this.sql
 				.exec<{ at: number }>(
-					`SELECT at FROM (SELECT at FROM admitted WHERE key = ?1 UNION ALL SELECT at FROM reserved WHERE key = ?1)
-					ORDER BY at DESC LIMIT 1 OFFSET ?2`,
+					`SELECT at FROM (
+						SELECT at, sum(n) OVER (ORDER BY at DESC ROWS UNBOUNDED PRECEDING) AS latest
+						FROM (SELECT at, n FROM admissions WHERE key = ?1 UNION ALL SELECT at, 1 FROM reserved WHERE key = ?1))
+					WHERE latest >= ?2 ORDER BY at DESC LIMIT 1`,
 					key,
-					limit - 1,
+					limit,
 				)
 				.toArray();
 			const at = Math.max(now + MIN_RETRY_MS, (nth?.at ?? now) + periodMs);
@@ -209,6 +245,7 @@ export class FlowControl extends DurableObject<unknown> {
 			reserved.set(id, at);
 			reply.waiting.push({ id, retryInMs: at - now });
 		}
+		write();
 	}
 
 	private takeSlots(
@@ -257,7 +294,7 @@ export class FlowControl extends DurableObject<unknown> {
 	}
 
 	private prune(now: number, periodMs: number): void {
-		this.sql.exec("DELETE FROM admitted WHERE at <= ?", now - periodMs);
+		this.sql.exec("DELETE FROM admissions WHERE at <= ?", now - periodMs);
 		this.sql.exec("DELETE FROM reserved WHERE at < ?", now - RESERVATION_GRACE_MS);
 		this.sql.exec("DELETE FROM slots WHERE expires_at <= ?", now);
 		this.sql.exec("DELETE FROM latest WHERE due_at <= ?", now);
@@ -274,7 +311,7 @@ export class FlowControl extends DurableObject<unknown> {
 		const next = this.sql
 			.exec<{ at: number | null }>(
 				`SELECT min(at) AS at FROM (
-					SELECT min(at) + ? AS at FROM admitted
+					SELECT min(at) + ? AS at FROM admissions
 					UNION ALL SELECT min(at) + ? FROM reserved
 					UNION ALL SELECT min(expires_at) FROM slots
 					UNION ALL SELECT min(due_at) FROM latest)`,
