@@ -279,28 +279,47 @@ const BARE = "/__bench/bare";
 /**
  * The headline run: the Worker with the development config, its enqueue
  * limiter counting in memory as production's does (see bench/worker/entry.ts).
- * Then the same loads, drains and round trip on the same host against its
- * bare floor: what the local queue, D1 and send_email allow a consumer that
- * only does the task's work and writes its result.
+ * Each load, drain and round trip is followed at once by the same against the
+ * host's bare floor: what the local queue, D1 and send_email allow a consumer
+ * that only does the task's work and writes its result. Side by side in time,
+ * so that the machine's noise falls on both alike.
  */
 async function headline() {
 	const host = await startHost(ENTRY, { vars: { BENCH_LIMITER: "memory" } });
 	try {
 		await seedUsers(host, 2000);
-		const enqueue = await enqueueLoads(host);
-		const drainUsers = await drain(host, "process_user_data", 2000);
-		const drainEmails = await drain(host, "send_email", 500);
-		const roundTrip = await roundTrips(host, 20);
-		const floor = {
-			sendEmail: await load(host, "floor: POST /send-email", `${BARE}/send-email`, { method: "POST", body: EMAIL }),
-			processUser: await idle(host).then(() =>
-				load(host, "floor: POST /process-user/:id", `${BARE}/process-user/1`, { method: "POST", json: false }),
-			),
-			drainUsers: await drain(host, "process_user_data", 2000, BARE),
-			drainEmails: await drain(host, "send_email", 500, BARE),
-			roundTrip: await roundTrips(host, 20, BARE),
+		const health = await load(host, "GET /health", "/health");
+		const enqueue = async (name: string, route: string, init: { body?: string; json?: boolean }) => {
+			const ours = await load(host, name, route, { method: "POST", ...init });
+			await idle(host);
+			const floor = await load(host, `floor: ${name}`, `${BARE}${route}`, { method: "POST", ...init });
+			await idle(host);
+			return { ours, floor };
 		};
-		return { ...enqueue, drainUsers, drainEmails, roundTrip, floor };
+		const sendEmail = await enqueue("POST /send-email", "/send-email", { body: EMAIL });
+		const processUser = await enqueue("POST /process-user/:id", "/process-user/1", { json: false });
+		const drains = async (kind: "process_user_data" | "send_email", n: number) => ({
+			ours: await drain(host, kind, n),
+			floor: await drain(host, kind, n, BARE),
+		});
+		const drainUsers = await drains("process_user_data", 2000);
+		const drainEmails = await drains("send_email", 500);
+		const roundTrip = { ours: await roundTrips(host, 20), floor: await roundTrips(host, 20, BARE) };
+		return {
+			health,
+			sendEmail: sendEmail.ours,
+			processUser: processUser.ours,
+			drainUsers: drainUsers.ours,
+			drainEmails: drainEmails.ours,
+			roundTrip: roundTrip.ours,
+			floor: {
+				sendEmail: sendEmail.floor,
+				processUser: processUser.floor,
+				drainUsers: drainUsers.floor,
+				drainEmails: drainEmails.floor,
+				roundTrip: roundTrip.floor,
+			},
+		};
 	} finally {
 		await host.dispose();
 	}
