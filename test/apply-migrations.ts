@@ -3,3 +3,18 @@ import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+
+// MAILER is a JS RPC stub, whose properties V8 reads through the stub's own
+// lookup: once the code that sends mail is optimised, an own property added
+// later (a test's vi.spyOn(env.MAILER, "send")) is no longer seen. A plain
+// object in front of the real binding takes spies like any other, and every
+// send still goes to Miniflare's send_email. Once per isolate: files that
+// share one run this setup each.
+const REAL = Symbol.for("edge-tasks.test.realMailer");
+const mailer = env.MAILER as SendEmail & { [REAL]?: SendEmail };
+if (!mailer[REAL]) {
+	const real = env.MAILER;
+	// The Worker sends EmailMessage only (src/mail/mailer.ts).
+	const send = (message: EmailMessage) => real.send(message);
+	(env as { MAILER: SendEmail }).MAILER = { [REAL]: real, send } as SendEmail;
+}

@@ -46,9 +46,10 @@ const prebundled = [
 // - delays.test.ts fakes a date weeks ahead, and uuid's v7 stays monotonic
 //   after it, so every id minted later in that isolate would carry that date,
 //   which the API rejects as not yet minted; ids.test.ts reads that clock;
-// - the rest spy on env.MAILER.send. MAILER is a JS RPC stub, and a spy
-//   installed on it after certain earlier runs of the consumer no longer sees
-//   the Worker's calls, even within one file (these files' test order avoids it).
+// - maintenance.test.ts runs the recovery sweep, which takes up every file's
+//   stuck tasks, and counts the emails they send;
+// - the rest count the emails sent (a spy on env.MAILER.send), and in a
+//   shared workerd the consumer may still be sending an earlier file's.
 // Run `npm test -- --sequence.shuffle.files` after moving a file out of this list.
 const needsIsolation = [
 	"test/app/auth.test.ts",

@@ -5,7 +5,7 @@ import PostalMime from "postal-mime";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { buildMime } from "../../src/mail/message";
 import { sendEmail } from "../../src/tasks/send-email";
-import { rawMime, testContext } from "./helpers";
+import { deliver, rawMime, testContext } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -89,5 +89,34 @@ describe("header injection", () => {
 		const parsed = await PostalMime.parse(raw);
 		expect(parsed.bcc).toBeUndefined();
 		expect(parsed.text).toBe("Body");
+	});
+});
+
+describe("a spy on env.MAILER.send (test/apply-migrations.ts)", () => {
+	const envelope = (i: number) => ({
+		id: crypto.randomUUID(),
+		name: "send_email",
+		input: { recipient: `u${i}@example.com`, subject: "Hi", body: "Body" },
+	});
+
+	it("sees every send, even once the sending code has run often (MAILER is an RPC stub underneath)", async () => {
+		const first = vi.spyOn(env.MAILER, "send");
+		await deliver(
+			Array.from({ length: 12 }, (_, i) => envelope(i)),
+			{ env: { ...env } },
+		);
+		expect(first).toHaveBeenCalledTimes(12);
+		vi.restoreAllMocks();
+
+		const again = [envelope(12)];
+		await deliver(again);
+		const none = vi.spyOn(env.MAILER, "send");
+		await deliver(again);
+		expect(none).not.toHaveBeenCalled();
+		vi.restoreAllMocks();
+
+		const last = vi.spyOn(env.MAILER, "send");
+		await deliver([envelope(13)]);
+		expect(last).toHaveBeenCalledTimes(1);
 	});
 });
