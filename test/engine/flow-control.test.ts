@@ -116,6 +116,24 @@ describe("rate limit", () => {
 	});
 });
 
+describe("a rate place of a run that never started", () => {
+	it("is given back when the batch fails before running, so the window does not count it", async () => {
+		const task = defineTask({
+			name: "rated_fail",
+			input: z.object({}),
+			rateLimit: { limit: 1, periodSeconds: 60 },
+			run: async (_ctx: StandInContext) => null,
+		});
+		const engine = standInEngine([task]);
+		const batch = vi.spyOn(env.DB, "batch").mockRejectedValueOnce(new Error("D1_ERROR: Network connection lost."));
+		await expect(engine.execute([delivery("rated_fail", {})])).rejects.toThrow(/D1_ERROR/);
+		batch.mockRestore();
+		// Within the same minute: the one place is free again.
+		const [decision] = await engine.execute([delivery("rated_fail", {})]);
+		expect(decision?.outcome).toBe("success");
+	});
+});
+
 describe("a rate limit's storage", () => {
 	const admissions = (stub: DurableObjectStub<FlowControl>) =>
 		runInDurableObject(stub, (_instance, state) =>
@@ -138,7 +156,11 @@ describe("a rate limit's storage", () => {
 		// Two runs that never started give their places back; the window counts 36.
 		const at = reply.admitted[0]?.at ?? 0;
 		const unrun = ids.slice(0, 2);
-		await stub.give({ kind: "rate", holder: "h", ids: unrun, places: unrun.map(() => ({ key: "example.com", at })) });
+		await stub.give({ kind: "rate", places: unrun.map(() => ({ key: "example.com", at })) });
+		expect(await admissions(stub)).toEqual([{ key: "example.com", n: 36 }]);
+		// A key whose every place comes back leaves no row.
+		const lone = await stub.take(request([crypto.randomUUID()], "lone.example"));
+		await stub.give({ kind: "rate", places: lone.admitted.map((a) => ({ key: "lone.example", at: a.at })) });
 		expect(await admissions(stub)).toEqual([{ key: "example.com", n: 36 }]);
 		const full = await stub.take({
 			...request(

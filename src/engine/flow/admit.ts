@@ -152,7 +152,7 @@ export async function admit(
 						await stub(group.name).give(
 							group.kind === "concurrency"
 								? { kind: "concurrency", holder, ids }
-								: { kind: "rate", holder, ids, places: placesOf(group, ids) },
+								: { kind: "rate", places: placesOf(group, ids) },
 						);
 					} catch (err) {
 						// Nothing runs over a limit for this: the slots end with their leases.

@@ -21,10 +21,15 @@ export type TakeRequest =
 	| { kind: "rate"; limit: number; periodMs: number; runs: RunRequest[] }
 	| { kind: "concurrency"; limit: number; holder: string; runs: RunRequest[] };
 
-/** Places to give back: a concurrency holder's slots, or rate places (key and start) of runs that never started. */
+/**
+ * Places to give back: a concurrency holder's slots, or the rate places (key
+ * and start) of runs that never started. `places` is optional because a
+ * Worker still on the code before it sent task ids only: those places then
+ * expire with their window.
+ */
 export type GiveRequest =
 	| { kind: "concurrency"; holder: string; ids: string[] }
-	| { kind: "rate"; holder: string; ids: string[]; places?: { key: string; at: number }[] };
+	| { kind: "rate"; places?: { key: string; at: number }[] };
 
 export interface TakeReply {
 	/** Admitted runs, with when they were admitted (the start the rate window counts). */
@@ -109,11 +114,12 @@ export class FlowControl extends DurableObject<unknown> {
 	async give(request: GiveRequest): Promise<void> {
 		const now = Date.now();
 		if (request.kind === "rate") {
-			// A caller from before places were sent names ids only: those places expire with their window.
 			for (const { key, at } of request.places ?? []) {
-				this.sql.exec("UPDATE admissions SET n = n - 1 WHERE key = ? AND at = ?", key, at);
+				const [left] = this.sql
+					.exec<{ n: number }>("UPDATE admissions SET n = n - 1 WHERE key = ? AND at = ? RETURNING n", key, at)
+					.toArray();
+				if (left && left.n <= 0) this.sql.exec("DELETE FROM admissions WHERE key = ? AND at = ?", key, at);
 			}
-			this.sql.exec("DELETE FROM admissions WHERE n <= 0");
 			await this.armAlarm();
 			return;
 		}
