@@ -116,20 +116,22 @@ describe("rate limit", () => {
 	});
 });
 
-describe("a rate place of a run that never started", () => {
-	it("is given back when the batch fails before running, so the window does not count it", async () => {
-		const task = defineTask({
-			name: "rated_fail",
-			input: z.object({}),
-			rateLimit: { limit: 1, periodSeconds: 60 },
-			run: async (_ctx: StandInContext) => null,
-		});
+// A place taken for a run that never started (the batch failed before its
+// claim) comes back at once, for either kind of limit: neither a slot nor a
+// rate window's count holds it until its lease or its window ends.
+describe.each([
+	{ kind: "a concurrency slot", limits: { concurrencyLimit: { limit: 1 } } },
+	{ kind: "a rate place", limits: { rateLimit: { limit: 1, periodSeconds: 60 } } },
+])("$kind of a run that never started", ({ limits }) => {
+	it("is given back when the batch fails before running", async () => {
+		const name = `never_started_${crypto.randomUUID().slice(0, 8)}`;
+		const task = defineTask({ name, input: z.object({}), ...limits, run: async (_ctx: StandInContext) => null });
 		const engine = standInEngine([task]);
 		const batch = vi.spyOn(env.DB, "batch").mockRejectedValueOnce(new Error("D1_ERROR: Network connection lost."));
-		await expect(engine.execute([delivery("rated_fail", {})])).rejects.toThrow(/D1_ERROR/);
+		await expect(engine.execute([delivery(name, {})])).rejects.toThrow(/D1_ERROR/);
 		batch.mockRestore();
-		// Within the same minute: the one place is free again.
-		const [decision] = await engine.execute([delivery("rated_fail", {})]);
+		// At once, within the same minute: the one place is free again.
+		const [decision] = await engine.execute([delivery(name, {})]);
 		expect(decision?.outcome).toBe("success");
 	});
 });
@@ -312,21 +314,6 @@ describe("concurrency limit", () => {
 			(_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM slots").one().n,
 		);
 		expect(left).toBe(0);
-	});
-
-	it("gives slots back when the batch fails before running, so nothing is held until the lease", async () => {
-		const task = defineTask({
-			name: "exclusive_fail",
-			input: z.object({}),
-			concurrencyLimit: { limit: 1 },
-			run: async (_ctx: StandInContext) => null,
-		});
-		const engine = standInEngine([task]);
-		const batch = vi.spyOn(env.DB, "batch").mockRejectedValueOnce(new Error("D1_ERROR: Network connection lost."));
-		await expect(engine.execute([delivery("exclusive_fail", {})])).rejects.toThrow(/D1_ERROR/);
-		batch.mockRestore();
-		const [decision] = await engine.execute([delivery("exclusive_fail", {})]);
-		expect(decision?.outcome).toBe("success");
 	});
 });
 
