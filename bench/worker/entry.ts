@@ -31,7 +31,7 @@
 //   Each answers as the real route does (202 and a task id minted the same
 //   way) after one queue send: no idempotency key, no limiter. Its consumer
 //   does the task's own work (the same UPDATE per batch, or each email built
-//   and handed to send_email, 6 at a time) and writes every result as a
+//   and handed to send_email, as many at once as the engine sends) and writes every result as a
 //   SUCCESS row, which GET /tasks/:id and the drains read; users and results
 //   go in one D1 round trip. No claim, no effects record, no retries, no flow
 //   control: the least a consumer that reports results must do.
@@ -42,11 +42,12 @@ import * as z from "zod";
 import { createApp } from "../../src/app";
 import { createEngine } from "../../src/engine";
 import { expireResults, recoverStuckTasks } from "../../src/engine/builtins";
-import type { TaskDefinition } from "../../src/engine/define";
+import { concurrencyFor, mapSettled, type TaskDefinition } from "../../src/engine/define";
 import { createScopes } from "../../src/engine/engine";
 import type { Runtime } from "../../src/engine/runtime";
 import worker, { engineOptions } from "../../src/index";
 import { createMailer } from "../../src/mail/mailer";
+import { sendEmail } from "../../src/tasks/send-email";
 import { flowStorage } from "./flow-counter";
 import { type Counts, countedEnv, emptyCounts } from "./invocation-counts";
 import { countingBatch } from "./queue-counter";
@@ -112,18 +113,9 @@ async function runOnce(task: TaskDefinition<Runtime>, request: Request, env: Env
 }
 const BARE_USER = "bench_bare_process_user";
 const BARE_EMAIL = "bench_bare_send_email";
-const BARE_CONCURRENCY = 6;
-const bareEmail = z.object({
-	email: z.string(),
-	subject: z.string(),
-	body: z.string(),
-});
+const bareEmail = z.object({ email: z.string(), subject: z.string(), body: z.string() });
 const bareMessage = z.discriminatedUnion("name", [
-	z.object({
-		id: z.string(),
-		name: z.literal(BARE_USER),
-		input: z.object({ user_id: z.number() }),
-	}),
+	z.object({ id: z.string(), name: z.literal(BARE_USER), input: z.object({ user_id: z.number() }) }),
 	z.object({ id: z.string(), name: z.literal(BARE_EMAIL), input: bareEmail }),
 ]);
 
@@ -143,29 +135,20 @@ async function bareConsume(messages: readonly Message<unknown>[], env: Env) {
 		const payload = JSON.stringify(message.input);
 		if (message.name === BARE_USER) {
 			users.push(message.input.user_id);
-			done.push({
-				id,
-				name,
-				payload,
-				result: JSON.stringify(`Processed user ${message.input.user_id}`),
-			});
+			done.push({ id, name, payload, result: JSON.stringify(`Processed user ${message.input.user_id}`) });
 		} else {
 			const { email, subject, body: text } = message.input;
 			emails.push({ id, to: email, subject, text });
-			done.push({
-				id,
-				name,
-				payload,
-				result: JSON.stringify(`Email sent to ${email}`),
-			});
+			done.push({ id, name, payload, result: JSON.stringify(`Email sent to ${email}`) });
 		}
 	}
+	// As the engine runs send_email: its concurrency, a new send as soon as one ends.
 	const mailer = createMailer(env.MAILER, env.MAIL_FROM);
-	for (let i = 0; i < emails.length; i += BARE_CONCURRENCY) {
-		await Promise.all(
-			emails.slice(i, i + BARE_CONCURRENCY).map((m) => mailer.send({ ...m, messageId: `<task-${m.id}@bench.invalid>` })),
-		);
-	}
+	const sent = await mapSettled(emails, concurrencyFor(sendEmail, emails.length), (m) =>
+		mailer.send({ ...m, messageId: `<task-${m.id}@bench.invalid>` }),
+	);
+	const failed = sent.find((s) => s.status === "rejected");
+	if (failed) throw failed.reason;
 	const now = Date.now();
 	const statements = [
 		env.DB.prepare(
