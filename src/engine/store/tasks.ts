@@ -347,10 +347,7 @@ export async function recordOutcomes(
 	const statements = (Object.keys(lists) as Outcome["to"][])
 		.filter((to) => lists[to].length > 0)
 		.map((to) => d1.prepare(FINISH[to]).bind(JSON.stringify(lists[to]), ms(now)));
-	if (statements.length === 0) {
-		if (first.length > 0) await d1.batch([...first]);
-		return new Set();
-	}
+	if (statements.length === 0 && first.length === 0) return new Set();
 	const results = await d1.batch([...first, ...statements]);
 	return new Set(results.slice(first.length).flatMap((result) => rows<{ id: string }>(result).map((row) => row.id)));
 }
