@@ -107,10 +107,6 @@ export class CountingFlowControl extends FlowControl {
 		return this.#summed(flowStorage.calls, () => super.give(request));
 	}
 
-	override extend(request: Parameters<FlowControl["extend"]>[0]) {
-		return this.#summed(flowStorage.calls, () => super.extend(request));
-	}
-
 	override debounce(request: Parameters<FlowControl["debounce"]>[0]) {
 		return this.#summed(flowStorage.calls, () => super.debounce(request));
 	}

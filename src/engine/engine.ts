@@ -45,7 +45,8 @@ export interface EngineBindings {
 	queue: Queue;
 	/**
 	 * The FlowControl Durable Object's namespace (export FlowControl from the
-	 * Worker's entry): required once a task sets rateLimit, concurrencyLimit or debounce.
+	 * Worker's entry): required once a task sets rateLimit or debounce
+	 * (concurrencyLimit is kept in D1 and needs no binding).
 	 */
 	flow?: DurableObjectNamespace<FlowControl> | undefined;
 	/** The vars the engine reads its settings from (see config.ts); usually env itself. */
@@ -132,7 +133,7 @@ export function createScopes<E extends object, Ctx>(options: EngineOptions<E, Ct
 	// env and its bindings are the same objects for the isolate's lifetime;
 	// the config parse and drizzle's schema walk need doing once, not per request.
 	const dbOf = oncePer((d1: D1Database) => createEngineDb(d1));
-	const flowTasks = options.tasks.filter((t) => t.rateLimit || t.concurrencyLimit || t.debounce).map((t) => t.name);
+	const flowTasks = options.tasks.filter((t) => t.rateLimit || t.debounce).map((t) => t.name);
 	const bindingsOf = oncePer((env: E) => {
 		const b = options.bindings(env);
 		if (flowTasks.length > 0 && !b.flow) {

@@ -18,7 +18,8 @@ import {
 	withTimeout,
 } from "./define";
 import { type Envelope, envelopeSchema } from "./envelope";
-import { type Admission, admit, isLimited, type WaitReason } from "./flow/admit";
+import { type Admission, admit, type WaitReason } from "./flow/admit";
+import { type Slot, slotsOf, slotWaitSeconds } from "./flow/slots";
 import { MAX_CONSUMER_WALL_SECONDS, MAX_DELAY_SECONDS } from "./limits";
 import { errorMessage, type Logger } from "./log";
 import type { Registered, Registry } from "./registry";
@@ -31,11 +32,13 @@ import {
 	effectsStatement,
 	extendLeases,
 	failUnrunnable,
+	freeSlots,
 	markWaiting,
 	type NewEffect,
 	type Outcome,
 	recordEffects,
 	recordOutcomes,
+	slotOf,
 	type Unrunnable,
 	type Waiting,
 } from "./store/tasks";
@@ -176,15 +179,15 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 		runnable.push({ index, envelope: envelope.data, enqueuedAt, entry, task, input: parsed.data });
 	});
 
-	// Runs of rate- or concurrency-limited tasks ask their limiters first; those
-	// held back wait, their state saying why in the claim's own round trip.
+	// Runs of rate-limited tasks ask their limiters first; those held back
+	// wait, their state saying why in the claim's own round trip.
 	const waiting: Waiting[] = [];
 	let admission: Admission | undefined;
-	const limited = limits && rt.flow ? runnable.filter((r) => isLimited(r.task)) : [];
-	if (rt.flow && limited.length > 0) {
+	const rated = limits && rt.flow ? runnable.filter((r) => r.task.rateLimit) : [];
+	if (rt.flow && rated.length > 0) {
 		admission = await admit(
 			rt.flow,
-			limited.map((r) => ({ id: r.envelope.id, task: r.task, input: r.input, leaseSeconds: leaseSeconds(r.task, runnable) })),
+			rated.map((r) => ({ id: r.envelope.id, task: r.task, input: r.input, leaseSeconds: leaseSeconds(r.task, runnable) })),
 			scope.ctx,
 			rt.log,
 		);
@@ -194,26 +197,32 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 			const { id, name } = r.envelope;
 			const broken = held.unkeyable.get(id);
 			if (broken) {
-				decisions[r.index] = rejected(rt.log.child({ task_id: id, name }), broken, r.envelope);
-				poison.push({ id, name, payload: r.input as Json, enqueuedAt: r.enqueuedAt, error: broken });
+				poison.push(unkeyable(rt.log, r, broken, decisions));
 				return false;
 			}
 			const wait = held.waiting.get(id);
 			if (!wait) return true;
-			const { reason, retryInSeconds: delaySeconds } = wait;
-			rt.log.info("task waits for a flow limit", { task_id: id, name, reason, delay_seconds: delaySeconds });
-			decisions[r.index] = { outcome: "waiting", ack: false, taskId: id, delaySeconds, reason };
+			decisions[r.index] = waitFor(rt.log, r, wait.reason, wait.retryInSeconds);
 			waiting.push({
 				id,
 				name,
 				payload: r.input as Json,
 				enqueuedAt: r.enqueuedAt,
-				reason,
-				until: new Date(at + delaySeconds * 1000),
+				reason: wait.reason,
+				until: new Date(at + wait.retryInSeconds * 1000),
 			});
 			return false;
 		});
 	}
+	// Runs of concurrency-limited tasks ask the claim for a slot (flow/slots.ts).
+	const { slots, unkeyable: noSlot } = limits
+		? slotsOf(runnable.map((r) => ({ id: r.envelope.id, task: r.task, input: r.input })))
+		: { slots: new Map<string, Slot>(), unkeyable: new Map<string, string>() };
+	runnable = runnable.filter((r) => {
+		const broken = noSlot.get(r.envelope.id);
+		if (broken) poison.push(unkeyable(rt.log, r, broken, decisions));
+		return !broken;
+	});
 
 	const now = new Date();
 	const also: BatchStatement[] = poison.length > 0 ? [failUnrunnable(rt.db, poison, now)] : [];
@@ -233,23 +242,105 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 				enqueuedAt: r.enqueuedAt,
 				leaseSeconds: leaseSeconds(r.task, runnable),
 				admittedAt: admission?.admittedAt.get(r.envelope.id),
+				slot: slots.get(r.envelope.id),
 			})),
 			now,
 			also,
 		);
+		const noSlotFree = heldForSlots(rt.log, runnable, slots, claims, now, decisions);
 		const claimed = claimedOf(rt.log, runnable, claims, now, decisions);
 		for (const r of claimed) unrun.delete(r.envelope.id);
-		if (claimed.length > 0) await run(scope, claimed, claims, decisions, admission);
+		try {
+			await Promise.all([
+				claimed.length > 0 && run(scope, claimed, claims, decisions),
+				noSlotFree.length > 0 && sayWhyWaiting(rt, noSlotFree, now),
+			]);
+		} catch (err) {
+			// Every run has settled (run() waits for all), but no outcome is
+			// recorded: their slots go back now, as the DO's did, instead of when
+			// their leases end.
+			const holding = claimed.filter((r) => slots.has(r.envelope.id));
+			if (holding.length > 0)
+				await giveSlotsBack(
+					rt,
+					holding.map((r) => ({ id: r.envelope.id, attempt: attemptOf(r, claims) })),
+				);
+			throw err;
+		}
 		return decisions;
 	} finally {
-		// Every slot goes back, and the rate places of runs that never started.
+		// The rate places of runs that never started go back.
 		await admission?.giveBack(unrun);
 	}
+}
+
+/**
+ * The runs the claim held back for want of a free slot of their key: their
+ * decisions say to wait, and the list says why, for the tasks' rows. A run
+ * not claimed for another reason (running elsewhere, final) is not one.
+ */
+function heldForSlots<Ctx>(
+	log: Logger,
+	runnable: readonly Runnable<Ctx>[],
+	slots: ReadonlyMap<string, Slot>,
+	claims: Claims,
+	now: Date,
+	decisions: Decision[],
+): Waiting[] {
+	const waiters = new Map<string, number>();
+	return runnable.flatMap((r) => {
+		const { id, name } = r.envelope;
+		const slot = slots.get(id);
+		const status = claims.current.get(id)?.status;
+		if (!slot || claims.claimed.has(id) || !(status === undefined || status === "PENDING" || status === "RETRY")) return [];
+		const key = slotOf(name, slot.key);
+		const waiter = (waiters.get(key) ?? 0) + 1;
+		waiters.set(key, waiter);
+		const delaySeconds = slotWaitSeconds(waiter, slot.limit, claims.slotsFreeAt.get(key), now);
+		decisions[r.index] = waitFor(log, r, "concurrency_limited", delaySeconds);
+		const until = new Date(now.getTime() + delaySeconds * 1000);
+		return [{ id, name, payload: r.input as Json, enqueuedAt: r.enqueuedAt, reason: "concurrency_limited" as const, until }];
+	});
+}
+
+/** Frees the slots of runs that are over, unrecorded; if this fails too, they end with their leases. Never throws. */
+async function giveSlotsBack(rt: Runtime, runs: readonly { id: string; attempt: number }[]): Promise<void> {
+	try {
+		await freeSlots(rt.db, runs);
+	} catch (err) {
+		rt.log.warn("could not give concurrency slots back; they end with their leases", {
+			count: runs.length,
+			error: errorMessage(err),
+		});
+	}
+}
+
+/** Records why runs held back wait. They wait whether or not this is written: it never throws. */
+async function sayWhyWaiting(rt: Runtime, list: readonly Waiting[], now: Date): Promise<void> {
+	try {
+		await rt.db.$client.batch([markWaiting(rt.db, list, now)]);
+	} catch (err) {
+		rt.log.warn("could not record why tasks wait", { count: list.length, error: errorMessage(err) });
+	}
+}
+
+function waitFor<Ctx>(log: Logger, r: Runnable<Ctx>, reason: WaitReason, delaySeconds: number): Decision {
+	const { id, name } = r.envelope;
+	log.info("task waits for a flow limit", { task_id: id, name, reason, delay_seconds: delaySeconds });
+	return { outcome: "waiting", ack: false, taskId: id, delaySeconds, reason };
+}
+
+/** A run whose flow-control key cannot be computed: it can never run. */
+function unkeyable<Ctx>(log: Logger, r: Runnable<Ctx>, reason: string, decisions: Decision[]): Unrunnable {
+	const { id, name } = r.envelope;
+	decisions[r.index] = rejected(log.child({ task_id: id, name }), reason, r.envelope);
+	return { id, name, payload: r.input as Json, enqueuedAt: r.enqueuedAt, error: reason };
 }
 
 /** The runs this delivery claimed; the others' decisions say why not. */
 function claimedOf<Ctx>(log: Logger, runnable: readonly Runnable<Ctx>[], claims: Claims, now: Date, decisions: Decision[]) {
 	return runnable.filter((r) => {
+		if (decisions[r.index]) return false;
 		const attempt = claims.claimed.get(r.envelope.id);
 		if (attempt !== undefined) {
 			// At debug: the line of how the attempt ended says it started, with its duration.
@@ -276,13 +367,7 @@ function leaseSeconds<Ctx>(task: TaskDefinition<never>, batch: readonly Runnable
 	return Math.min(MAX_LEASE_SECONDS, task.timeoutSeconds * waves);
 }
 
-async function run<Ctx>(
-	scope: Scope<Ctx>,
-	claimed: readonly Runnable<Ctx>[],
-	claims: Claims,
-	decisions: Decision[],
-	admission: Admission | undefined,
-) {
+async function run<Ctx>(scope: Scope<Ctx>, claimed: readonly Runnable<Ctx>[], claims: Claims, decisions: Decision[]) {
 	const { rt } = scope;
 	const startedAt = Date.now();
 	const kinds = new Map<Registered<Ctx>, Runnable<Ctx>[]>();
@@ -293,7 +378,7 @@ async function run<Ctx>(
 	// D1 round trip, and no window between the two (see recordAtOnce).
 	const withOutcomes: NewEffect[] = [];
 	// Every kind settles before a failure of one propagates: the batch gives its
-	// concurrency slots back on the way out, and must not while runs still hold them.
+	// unused rate places back on the way out, and must not while runs still run.
 	const kindsDone = await Promise.allSettled(
 		[...kinds].map(async ([entry, list]) => {
 			const effects = new Effects();
@@ -315,11 +400,8 @@ async function run<Ctx>(
 					.filter((r) => effects.underWay.has(r.envelope.id))
 					.map((r) => ({ id: r.envelope.id, attempt: attemptOf(r, claims) }));
 				const until = new Date(Date.now() + grace * 1000);
+				// A concurrency slot is the lease: it is held as long.
 				await extendLeases(rt.db, runs, until, new Date());
-				await admission?.extend(
-					runs.map((r) => r.id),
-					until,
-				);
 				const late = await effects.settle(grace * 1000);
 				if (late > 0)
 					rt.log.warn("effects still under way after their task's timeout twice over; a retry may repeat them", { count: late });

@@ -47,6 +47,7 @@ export async function readTask(rt: Runtime, id: string): Promise<TaskRow | undef
 		resultAs: null,
 		unsent: null,
 		waiting: null,
+		flowKey: null,
 	};
 }
 

@@ -69,6 +69,12 @@ export const tasks = sqliteTable(
 		 * due_at or next_attempt_at says until when. Cleared by the claim.
 		 */
 		waiting: text("waiting"),
+		/**
+		 * For a task under a concurrency limit, the key its limit counts it
+		 * under: while it is STARTED with a live lease, it holds one of that
+		 * key's slots. Set by the claim.
+		 */
+		flowKey: text("flow_key"),
 	},
 	(t) => [
 		check("tasks_status_check", sql.raw(`status IN (${TASK_STATES.map((s) => `'${s}'`).join(", ")})`)),
@@ -91,6 +97,9 @@ export const tasks = sqliteTable(
 		index("tasks_unsent_idx").on(t.dueAt).where(sql`unsent = 1`),
 		// Tasks held back by a flow limit, for the dashboard: only they are in it.
 		index("tasks_waiting_idx").on(t.updatedAt).where(sql`waiting IS NOT NULL`),
+		// The runs holding a concurrency slot, by task and key: the claim counts
+		// a key's slots from this alone. Only limited runs while STARTED are in it.
+		index("tasks_slots_idx").on(t.name, t.flowKey, t.leaseExpiresAt).where(sql`status = 'STARTED' AND flow_key IS NOT NULL`),
 	],
 );
 

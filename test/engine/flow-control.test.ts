@@ -1,5 +1,6 @@
-// Flow control: rate limits, concurrency limits and debounce, kept by the real
-// FlowControl Durable Object (Miniflare's) across batches decided at once.
+// Flow control: rate limits and debounce, kept by the real FlowControl Durable
+// Object (Miniflare's), and concurrency limits, kept by the claim in the real
+// D1, across batches decided at once.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -207,6 +208,15 @@ describe("a rate limit's storage", () => {
 	});
 });
 
+/** A task that runs `limit` at a time per user, and does nothing. */
+const exclusive = (name: string, limit = 1) =>
+	defineTask({
+		name,
+		input: z.object({ user: z.string() }),
+		concurrencyLimit: { limit, key: (input) => input.user },
+		run: async (_ctx: StandInContext) => null,
+	});
+
 describe("concurrency limit", () => {
 	it("never runs more than `limit` with one key at once, across concurrent batches", async () => {
 		const running = new Map<string, number>();
@@ -241,39 +251,64 @@ describe("concurrency limit", () => {
 		expect(most.get("bob")).toBe(2);
 	});
 
-	it("takes back a dead holder's slot when its lease runs out", async () => {
-		const task = defineTask({
-			name: "exclusive_crash",
-			input: z.object({ user: z.string() }),
-			concurrencyLimit: { limit: 1, key: (input) => input.user },
-			run: async (_ctx: StandInContext) => null,
-		});
+	it("counts a run as holding its slot while STARTED with a live lease, and a dead run's slot ends with its lease", async () => {
+		const task = exclusive("exclusive_crash");
 		const engine = standInEngine([task]);
-		const stub = limiter("concurrency", "exclusive_crash") as DurableObjectStub<FlowControl>;
-		// A consumer took the slot and died: it never gives it back.
-		await stub.take({ kind: "concurrency", limit: 1, holder: "dead", runs: [{ id: "crashed", key: "ada", leaseMs: 800 }] });
+		// A consumer claimed a run of ada's and died: its row stays STARTED until its lease ends.
+		await env.DB.prepare(
+			`INSERT INTO tasks (id, name, payload, status, attempts, created_at, updated_at, started_at, lease_expires_at, flow_key)
+			VALUES (?1, 'exclusive_crash', '{"user":"ada"}', 'STARTED', 1, ?2, ?2, ?2, ?3, 'ada')`,
+		)
+			.bind(crypto.randomUUID(), Date.now(), Date.now() + 800)
+			.run();
 
-		const [held] = await engine.execute([delivery("exclusive_crash", { user: "ada" })]);
-		expect(held).toMatchObject({ outcome: "waiting", reason: "concurrency_limited" });
+		const [held, other] = await engine.execute([
+			delivery("exclusive_crash", { user: "ada" }),
+			delivery("exclusive_crash", { user: "bob" }),
+		]);
+		expect(held).toMatchObject({ outcome: "waiting", reason: "concurrency_limited", delaySeconds: 1 });
+		expect(other?.outcome).toBe("success");
+		if (held?.outcome !== "waiting") throw new Error("unreachable");
+		// The held run's row says why it waits, and it used up no attempt.
+		expect(await row(held.taskId)).toMatchObject({ status: "PENDING", waiting: "concurrency_limited", attempts: 0 });
+
 		await sleep(900);
 		const [after] = await engine.execute([delivery("exclusive_crash", { user: "ada" })]);
 		expect(after?.outcome).toBe("success");
-
-		// Once nothing is held, the alarm leaves the object's storage empty.
-		await sleep(50);
-		await runDurableObjectAlarm(stub);
-		const left = await runInDurableObject(
-			stub,
-			(_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM slots").one().n,
-		);
-		expect(left).toBe(0);
 	});
 
-	it("writes an alarm only when none is set as early, keeps what it learned when emptied, and sets no alarm after one that finds nothing", async () => {
-		const stub = limiter("concurrency", "alarm_once") as DurableObjectStub<FlowControl>;
+	it("ranks a batch's runs of one key: the first `limit` take the free slots, the rest wait their turn", async () => {
+		const task = exclusive("exclusive_ranked", 2);
+		const engine = standInEngine([task]);
+		const decisions = await engine.execute(Array.from({ length: 5 }, () => delivery("exclusive_ranked", { user: "ada" })));
+		expect(decisions.map((d) => d.outcome)).toEqual(["success", "success", "waiting", "waiting", "waiting"]);
+		// Waiters come back in turn, two a second, never later than the first slot frees.
+		expect(decisions.map((d) => (d.outcome === "waiting" ? d.delaySeconds : 0))).toEqual([0, 0, 1, 1, 2]);
+	});
+
+	it("reads a key's slots from the partial index of running limited tasks", async () => {
+		const sent: string[] = [];
+		const prepare = env.DB.prepare.bind(env.DB);
+		vi.spyOn(env.DB, "prepare").mockImplementation((sql: string) => {
+			sent.push(sql);
+			return prepare(sql);
+		});
+		const task = exclusive("exclusive_plan");
+		await standInEngine([task]).execute([delivery("exclusive_plan", { user: "ada" })]);
+		vi.restoreAllMocks();
+		const claim = sent.find((sql) => sql.includes("AS holder"));
+		if (!claim) throw new Error("no claim counted slots");
+		const list = JSON.stringify([{ id: "x", name: "exclusive_plan", payload: "{}", flow_key: "ada", limit: 1, rank: 1 }]);
+		const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${claim}`).bind(list, Date.now()).all<{ detail: string }>();
+		expect(plan.results.map((r) => r.detail).join("; ")).toMatch(/SEARCH holder USING COVERING INDEX tasks_slots_idx/);
+	});
+});
+
+describe("a rate limiter's alarm", () => {
+	it("is written only when none is set as early, and none is set after one that finds nothing", async () => {
+		const stub = limiter("rate", `alarm-${crypto.randomUUID()}`) as DurableObjectStub<FlowControl>;
 		const alarm = () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
-		const take = (id: string, leaseMs: number) =>
-			stub.take({ kind: "concurrency", limit: 5, holder: "h", runs: [{ id, key: "k", leaseMs }] });
+		const take = (id: string, periodMs: number) => stub.take({ kind: "rate", limit: 5, periodMs, runs: [{ id, key: "k" }] });
 
 		// Every alarm write the object makes, counted on its own storage.
 		let writes = 0;
@@ -291,34 +326,32 @@ describe("concurrency limit", () => {
 			};
 		});
 
-		await take("a", 60_000);
+		const a = await take("a", 60_000);
 		const first = await alarm();
 		expect(first).toEqual(expect.any(Number));
-		// A later expiry leaves the earlier alarm as it is; giving back leaves it too.
-		await take("b", 120_000);
-		await stub.give({ kind: "concurrency", holder: "h", ids: ["a", "b"] });
+		// A later start leaves the earlier alarm as it is; giving places back leaves it too.
+		await sleep(5);
+		const b = await take("b", 60_000);
+		await stub.give({
+			kind: "rate",
+			places: [...a.admitted, ...b.admitted].map((place) => ({ key: "k", at: place.at })),
+		});
 		expect(await alarm()).toBe(first);
 		expect(writes).toBe(1);
-		// Emptied, the object keeps what it learned: how long runs hold a slot, for waiters' estimates.
-		const held = await runInDurableObject(
-			stub,
-			(_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM meta WHERE k = 'holdMs'").one().n,
-		);
-		expect(held).toBe(1);
 
 		// When it fires there is nothing left: no rows, and no alarm after it.
 		await runDurableObjectAlarm(stub);
 		expect(await alarm()).toBeNull();
 		const left = await runInDurableObject(
 			stub,
-			(_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM slots").one().n,
+			(_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM admissions").one().n,
 		);
 		expect(left).toBe(0);
 	});
 });
 
 describe("a batch whose machinery fails in one kind", () => {
-	it("keeps its concurrency slots until its other kinds' runs have settled", async () => {
+	it("keeps its concurrency slots until its other kinds' runs have settled, then gives them back", async () => {
 		// One kind's run times out with an effect still under way; holding its
 		// lease longer is a D1 write, and that write fails: the batch fails.
 		const stuck = defineTask({
@@ -359,7 +392,8 @@ describe("a batch whose machinery fails in one kind", () => {
 		await failed;
 		expect(most).toBe(1);
 
-		// Once the batch is over, its slot is free.
+		// Once the batch is over, its slot is free, though its run's outcome went
+		// unrecorded: that task's own redelivery still waits out its lease.
 		const [third] = await engine.execute([delivery("exclusive_beside", { n: 3 })]);
 		expect(third?.outcome).toBe("success");
 	});

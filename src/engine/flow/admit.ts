@@ -1,9 +1,9 @@
-// The consumer's side of flow control: before a batch claims its tasks, the
-// runs of rate- and concurrency-limited tasks ask the FlowControl object of
-// their task's limit for a place. One call per limit per batch, whatever the
-// number of runs and keys in it, all calls at once; once the batch is over,
-// one more per concurrency limit gives its slots back. A run admitted by one
-// limit and held back by another gives the first place back unused.
+// The consumer's side of rate limits: before a batch claims its tasks, the
+// runs of rate-limited tasks ask the FlowControl object of their task's limit
+// for a place. One call per limit per batch, whatever the number of runs and
+// keys in it, all calls at once. A run admitted here and then held back (by
+// its concurrency limit, which the claim keeps: flow/slots.ts) gives its
+// place back unused once the batch is over.
 import type { TaskDefinition } from "../define";
 import { MAX_DELAY_SECONDS } from "../limits";
 import { errorMessage, type Logger } from "../log";
@@ -24,10 +24,9 @@ export interface Candidate {
 const UNAVAILABLE_RETRY_SECONDS = 10;
 
 interface Group {
-	kind: "rate" | "concurrency";
 	/** The object's name: kind and task. */
 	name: string;
-	request: TakeRequest;
+	request: Extract<TakeRequest, { kind: "rate" }>;
 	reply?: TakeReply;
 }
 
@@ -38,62 +37,41 @@ export interface Admission {
 	waiting: Map<string, { reason: WaitReason; retryInSeconds: number }>;
 	/** When the rate limiter admitted a run: the start its window counts. */
 	admittedAt: Map<string, number>;
-	/** Holds the slots of these runs until `until`: their leases were extended. */
-	extend(ids: readonly string[], until: Date): Promise<void>;
-	/** Gives back every slot taken, and the rate places of runs in `unrun`. Never throws. */
+	/** Gives back the rate places of runs in `unrun`, which never started. Never throws. */
 	giveBack(unrun: ReadonlySet<string>): Promise<void>;
 }
 
-export const isLimited = (task: TaskDefinition<never>) => Boolean(task.rateLimit || task.concurrencyLimit);
-
-/** Asks the limiters for `candidates` (the limited runs of a batch). */
+/** Asks the rate limiters for `candidates` (the rate-limited runs of a batch). */
 export async function admit(
 	ns: DurableObjectNamespace<FlowControl>,
 	candidates: readonly Candidate[],
 	ctx: unknown,
 	log: Logger,
 ): Promise<Admission> {
-	const holder = crypto.randomUUID();
 	const groups = new Map<string, Group>();
-	const groupsOf = new Map<string, Group[]>();
+	const groupOf = new Map<string, Group>();
 	const stub = (name: string) => ns.get(ns.idFromName(name));
 	const unkeyable = new Map<string, string>();
 	for (const c of candidates) {
-		const mine: Group[] = [];
-		const { rateLimit, concurrencyLimit } = c.task;
-		let keys: { rate?: string | undefined; concurrency?: string | undefined };
+		const { rateLimit } = c.task;
+		if (!rateLimit) continue;
+		let key: string;
 		try {
-			keys = { rate: rateLimit?.key?.(c.input), concurrency: concurrencyLimit?.key?.(c.input) };
+			key = rateLimit.key?.(c.input) ?? "";
 		} catch (err) {
 			unkeyable.set(c.id, `flow-control key failed: ${errorMessage(err)}`);
 			continue;
 		}
-		const leaseMs = c.leaseSeconds * 1000;
-		if (rateLimit) {
-			const name = limiterName("rate", c.task.name);
-			// The context is the app's, or the engine's runtime for a built-in: the caller knows which.
-			const limit = typeof rateLimit.limit === "function" ? rateLimit.limit(ctx as never) : rateLimit.limit;
-			const group = groups.get(name) ?? {
-				kind: "rate",
-				name,
-				request: { kind: "rate", limit, periodMs: rateLimit.periodSeconds * 1000, runs: [] },
-			};
-			group.request.runs.push({ id: c.id, key: keys.rate ?? "", leaseMs });
-			groups.set(name, group);
-			mine.push(group);
-		}
-		if (concurrencyLimit) {
-			const name = limiterName("concurrency", c.task.name);
-			const group = groups.get(name) ?? {
-				kind: "concurrency",
-				name,
-				request: { kind: "concurrency", limit: concurrencyLimit.limit, holder, runs: [] },
-			};
-			group.request.runs.push({ id: c.id, key: keys.concurrency ?? "", leaseMs });
-			groups.set(name, group);
-			mine.push(group);
-		}
-		groupsOf.set(c.id, mine);
+		const name = limiterName("rate", c.task.name);
+		// The context is the app's, or the engine's runtime for a built-in: the caller knows which.
+		const limit = typeof rateLimit.limit === "function" ? rateLimit.limit(ctx as never) : rateLimit.limit;
+		const group = groups.get(name) ?? {
+			name,
+			request: { kind: "rate", limit, periodMs: rateLimit.periodSeconds * 1000, runs: [] },
+		};
+		group.request.runs.push({ id: c.id, key, leaseMs: c.leaseSeconds * 1000 });
+		groups.set(name, group);
+		groupOf.set(c.id, group);
 	}
 
 	await Promise.all(
@@ -109,53 +87,26 @@ export async function admit(
 	const waiting: Admission["waiting"] = new Map();
 	const admittedAt = new Map<string, number>();
 	for (const c of candidates) {
-		for (const group of groupsOf.get(c.id) ?? []) {
-			const verdict = verdictOf(group, c.id);
-			if (verdict.admitted) {
-				if (group.kind === "rate") admittedAt.set(c.id, verdict.at);
-				continue;
-			}
-			const earlier = waiting.get(c.id);
-			// Held back twice: the longer wait decides.
-			if (!earlier || earlier.retryInSeconds < verdict.retryInSeconds) waiting.set(c.id, verdict);
-		}
+		const group = groupOf.get(c.id);
+		if (!group) continue;
+		const verdict = verdictOf(group, c.id);
+		if (verdict.admitted) admittedAt.set(c.id, verdict.at);
+		else waiting.set(c.id, verdict);
 	}
 
-	const taken = (group: Group) => (group.reply?.admitted ?? []).map((a) => a.id);
 	return {
 		unkeyable,
 		waiting,
 		admittedAt,
-		async extend(ids, until) {
-			const extended = new Set(ids);
-			await Promise.all(
-				[...groups.values()]
-					.filter((g) => g.kind === "concurrency")
-					.map(async (group) => {
-						const mine = taken(group).filter((id) => extended.has(id));
-						if (mine.length === 0) return;
-						try {
-							await stub(group.name).extend({ holder, ids: mine, untilMs: until.getTime() });
-						} catch (err) {
-							log.warn("could not extend concurrency slots; they end with the first lease", { error: errorMessage(err) });
-						}
-					}),
-			);
-		},
 		async giveBack(unrun) {
 			await Promise.all(
 				[...groups.values()].map(async (group) => {
-					// A slot is given back whatever became of its run; a rate place only if its run never started.
-					const ids = taken(group).filter((id) => group.kind === "concurrency" || unrun.has(id) || waiting.has(id));
+					const ids = (group.reply?.admitted ?? []).map((a) => a.id).filter((id) => unrun.has(id));
 					if (ids.length === 0) return;
 					try {
-						await stub(group.name).give(
-							group.kind === "concurrency"
-								? { kind: "concurrency", holder, ids }
-								: { kind: "rate", places: placesOf(group, ids) },
-						);
+						await stub(group.name).give({ kind: "rate", places: placesOf(group, ids) });
 					} catch (err) {
-						// Nothing runs over a limit for this: the slots end with their leases.
+						// Nothing runs over a limit for this: the places leave the window with time.
 						log.warn("could not give flow places back; they expire", { limiter: group.name, error: errorMessage(err) });
 					}
 				}),
@@ -165,7 +116,7 @@ export async function admit(
 }
 
 /** The Durable Object's name for one limit of one task: it keeps that limit for every key. */
-export const limiterName = (kind: "rate" | "concurrency" | "debounce", task: string) => `${kind}\n${task}`;
+export const limiterName = (kind: "rate" | "debounce", task: string) => `${kind}\n${task}`;
 
 type Verdict = { admitted: true; at: number } | { admitted: false; reason: WaitReason; retryInSeconds: number };
 
@@ -184,7 +135,7 @@ function verdictOf(group: Group, id: string): Verdict {
 	const wait = reply.waiting.find((w) => w.id === id);
 	return {
 		admitted: false,
-		reason: group.kind === "rate" ? "rate_limited" : "concurrency_limited",
+		reason: "rate_limited",
 		retryInSeconds: Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil((wait?.retryInMs ?? 1000) / 1000))),
 	};
 }

@@ -1,35 +1,40 @@
 // FlowControl: the Durable Object that keeps one limit of one task, for every
-// key of it (a rate window, concurrency slots, or a debounce's latest task,
-// per key). A Durable Object is one instance worldwide, so what it admits is
-// admitted across every consumer invocation and location, not per isolate.
+// key of it: a rate window, or a debounce's latest task, per key (concurrency
+// slots are kept by the claim in D1: flow/slots.ts). A Durable Object is one
+// instance worldwide, so what it admits is admitted across every consumer
+// invocation and location, not per isolate.
 // One object per limit rather than per key: a batch asks it once whatever the
 // number of keys in the batch, which keeps a batch within the subrequest
 // budget; each call is a few statements on the object's own SQLite storage.
 // An alarm deletes what has expired, so keys at rest leave no rows. The
-// schema stays: re-creating it after every emptying (a batch that gives back
-// all its slots) cost more than the rest of a call.
+// schema stays: re-creating it after every emptying cost more than the rest
+// of a call.
 import { DurableObject } from "cloudflare:workers";
 
-/** A run asking to start: its task id, its key, and for a concurrency slot how long it may hold it (its lease). */
+/** A run asking to start: its task id and its key. */
 export interface RunRequest {
 	id: string;
 	key: string;
+	/** How long the run may hold its place once started (its lease). */
 	leaseMs?: number;
 }
 
-export type TakeRequest =
-	| { kind: "rate"; limit: number; periodMs: number; runs: RunRequest[] }
-	| { kind: "concurrency"; limit: number; holder: string; runs: RunRequest[] };
+export interface TakeRequest {
+	kind: "rate";
+	limit: number;
+	periodMs: number;
+	runs: RunRequest[];
+}
 
 /**
- * Places to give back: a concurrency holder's slots, or the rate places (key
- * and start) of runs that never started. `places` is optional because a
- * Worker still on the code before it sent task ids only: those places then
- * expire with their window.
+ * The rate places (key and start) of runs that never started. `places` is
+ * optional because a Worker still on older code sent task ids only: those
+ * places then expire with their window.
  */
-export type GiveRequest =
-	| { kind: "concurrency"; holder: string; ids: string[] }
-	| { kind: "rate"; places?: { key: string; at: number }[] };
+export interface GiveRequest {
+	kind: "rate";
+	places?: { key: string; at: number }[];
+}
 
 export interface TakeReply {
 	/** Admitted runs, with when they were admitted (the start the rate window counts). */
@@ -42,8 +47,6 @@ export interface TakeReply {
 // this long past the time; a run that never comes back (revoked meanwhile)
 // stops blocking others then.
 const RESERVATION_GRACE_MS = 30_000;
-// How long a concurrency waiter waits when nothing is known of run times yet.
-const DEFAULT_HOLD_MS = 1_000;
 const MIN_RETRY_MS = 1_000;
 
 // It reads no bindings: every limit's figures come with each request.
@@ -68,10 +71,6 @@ export class FlowControl extends DurableObject<unknown> {
 			CREATE INDEX IF NOT EXISTS admissions_at ON admissions (at);
 			CREATE TABLE IF NOT EXISTS reserved (task_id TEXT PRIMARY KEY, key TEXT NOT NULL, at INTEGER NOT NULL);
 			CREATE INDEX IF NOT EXISTS reserved_key ON reserved (key, at);
-			CREATE TABLE IF NOT EXISTS slots (task_id TEXT NOT NULL, holder TEXT NOT NULL, key TEXT NOT NULL,
-				taken_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (task_id, holder));
-			CREATE INDEX IF NOT EXISTS slots_key ON slots (key);
-			CREATE INDEX IF NOT EXISTS slots_expiry ON slots (expires_at);
 			CREATE TABLE IF NOT EXISTS latest (key TEXT PRIMARY KEY, task_id TEXT NOT NULL, due_at INTEGER NOT NULL);
 			CREATE INDEX IF NOT EXISTS latest_due ON latest (due_at);
 			CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);`);
@@ -83,64 +82,35 @@ export class FlowControl extends DurableObject<unknown> {
 				ON CONFLICT (key, at) DO UPDATE SET n = n + excluded.n;
 				DROP TABLE admitted;`);
 		}
+		// Concurrency objects from before kept slots here; the claim keeps them now.
+		this.sql.exec("DROP TABLE IF EXISTS slots");
 	}
 
 	/** Admits what the limit allows of `runs`, in order; tells the rest when to ask again. */
 	async take(request: TakeRequest): Promise<TakeReply> {
+		// A Worker still on older code may ask for a concurrency slot, which this
+		// object no longer keeps: refused, its runs wait as for a limiter down.
+		if (request.kind !== "rate") throw new Error(`FlowControl keeps rate limits only, not ${String(request.kind)}`);
 		const now = Date.now();
 		const reply: TakeReply = { admitted: [], waiting: [] };
-		const byKey = Map.groupBy(request.runs, (run) => run.key);
-		if (request.kind === "rate") {
-			this.periodMs ??= this.meta<number>("periodMs");
-			if (this.periodMs !== request.periodMs) {
-				this.setMeta("periodMs", request.periodMs);
-				this.periodMs = request.periodMs;
-			}
-			this.prune(now, request.periodMs);
-			for (const [key, runs] of byKey) this.takeRate(key, runs, request, now, reply);
-		} else {
-			// A holder that died gave nothing back: its slots end with its lease.
-			this.sql.exec("DELETE FROM slots WHERE expires_at <= ?", now);
-			for (const [key, runs] of byKey) this.takeSlots(key, runs, request, now, reply);
+		this.periodMs ??= this.meta<number>("periodMs");
+		if (this.periodMs !== request.periodMs) {
+			this.setMeta("periodMs", request.periodMs);
+			this.periodMs = request.periodMs;
 		}
+		this.prune(now, request.periodMs);
+		for (const [key, runs] of Map.groupBy(request.runs, (run) => run.key)) this.takeRate(key, runs, request, now, reply);
 		await this.armAlarm();
 		return reply;
 	}
 
-	/**
-	 * Gives places back: a concurrency holder's slots once its runs are over,
-	 * or a rate window's admissions of runs that never started.
-	 */
+	/** Gives back a rate window's admissions of runs that never started. */
 	async give(request: GiveRequest): Promise<void> {
-		const now = Date.now();
-		if (request.kind === "rate") {
-			for (const { key, at } of request.places ?? []) {
-				const [left] = this.sql
-					.exec<{ n: number }>("UPDATE admissions SET n = n - 1 WHERE key = ? AND at = ? RETURNING n", key, at)
-					.toArray();
-				if (left && left.n <= 0) this.sql.exec("DELETE FROM admissions WHERE key = ? AND at = ?", key, at);
-			}
-			await this.armAlarm();
-			return;
-		}
-		for (const id of request.ids) {
-			const [slot] = this.sql
-				.exec<{ taken_at: number }>("DELETE FROM slots WHERE task_id = ? AND holder = ? RETURNING taken_at", id, request.holder)
+		for (const { key, at } of request.places ?? []) {
+			const [left] = this.sql
+				.exec<{ n: number }>("UPDATE admissions SET n = n - 1 WHERE key = ? AND at = ? RETURNING n", key, at)
 				.toArray();
-			if (slot) this.learnHold(now - slot.taken_at);
-		}
-		await this.armAlarm();
-	}
-
-	/** Holds a holder's slots longer: its runs' leases were extended. */
-	async extend(request: { holder: string; ids: string[]; untilMs: number }): Promise<void> {
-		for (const id of request.ids) {
-			this.sql.exec(
-				"UPDATE slots SET expires_at = max(expires_at, ?) WHERE task_id = ? AND holder = ?",
-				request.untilMs,
-				id,
-				request.holder,
-			);
+			if (left && left.n <= 0) this.sql.exec("DELETE FROM admissions WHERE key = ? AND at = ?", key, at);
 		}
 		await this.armAlarm();
 	}
@@ -254,55 +224,9 @@ export class FlowControl extends DurableObject<unknown> {
 		write();
 	}
 
-	private takeSlots(
-		key: string,
-		runs: RunRequest[],
-		{ limit, holder }: { limit: number; holder: string },
-		now: number,
-		reply: TakeReply,
-	): void {
-		const { held, next } = this.sql
-			.exec<{ held: number; next: number | null }>(
-				"SELECT count(*) AS held, min(expires_at) AS next FROM slots WHERE key = ?",
-				key,
-			)
-			.one();
-		let taken = held;
-		let waiters = 0;
-		const hold = this.meta<number>("holdMs") ?? DEFAULT_HOLD_MS;
-		for (const { id, leaseMs = 0 } of runs) {
-			if (taken < limit) {
-				this.sql.exec(
-					"INSERT OR REPLACE INTO slots (task_id, holder, key, taken_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-					id,
-					holder,
-					key,
-					now,
-					now + leaseMs,
-				);
-				taken++;
-				reply.admitted.push({ id, at: now });
-				continue;
-			}
-			// Expected free once the runs ahead finish at their usual pace; never
-			// later than the first lease runs out.
-			waiters++;
-			const expected = hold * Math.ceil(waiters / limit);
-			const bound = next === null ? expected : Math.min(expected, next - now);
-			reply.waiting.push({ id, retryInMs: Math.max(MIN_RETRY_MS, Math.round(bound)) });
-		}
-	}
-
-	/** A moving average of how long runs hold a slot, for waiters' estimates. */
-	private learnHold(ms: number): void {
-		const before = this.meta<number>("holdMs");
-		this.setMeta("holdMs", before === undefined ? ms : Math.round(before * 0.8 + ms * 0.2));
-	}
-
 	private prune(now: number, periodMs: number): void {
 		this.sql.exec("DELETE FROM admissions WHERE at <= ?", now - periodMs);
 		this.sql.exec("DELETE FROM reserved WHERE at < ?", now - RESERVATION_GRACE_MS);
-		this.sql.exec("DELETE FROM slots WHERE expires_at <= ?", now);
 		this.sql.exec("DELETE FROM latest WHERE due_at <= ?", now);
 	}
 
@@ -319,7 +243,6 @@ export class FlowControl extends DurableObject<unknown> {
 				`SELECT min(at) AS at FROM (
 					SELECT min(at) + ? AS at FROM admissions
 					UNION ALL SELECT min(at) + ? FROM reserved
-					UNION ALL SELECT min(expires_at) FROM slots
 					UNION ALL SELECT min(due_at) FROM latest)`,
 				periodMs,
 				RESERVATION_GRACE_MS,

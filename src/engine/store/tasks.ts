@@ -140,6 +140,12 @@ export interface ClaimRequest {
 	leaseSeconds: number;
 	/** When a rate limiter admitted the run, if one did: the start its window counted. */
 	admittedAt?: number | undefined;
+	/**
+	 * For a run under a concurrency limit: the key whose slot it takes, the
+	 * limit, and its place among this batch's runs of that task and key (1 for
+	 * the first). It is claimed only if a slot is free for it.
+	 */
+	slot?: { key: string; limit: number; rank: number } | undefined;
 }
 
 export interface TaskStatus {
@@ -159,19 +165,38 @@ export interface Claims {
 	current: Map<string, TaskStatus>;
 	/** Side effects already recorded for the requested tasks (TaskInfo.once). */
 	effects: Map<string, Map<string, Json>>;
+	/** For each requested slot's task and key: when the first of its live slots ends, if any is held. */
+	slotsFreeAt: Map<string, Date>;
 }
 
+/** How Claims.slotsFreeAt names a task's key. */
+export const slotOf = (name: string, key: string) => `${name}\n${key}`;
+
 const CLAIM = `
-	INSERT INTO tasks (id, name, payload, status, attempts, created_at, updated_at, started_at, due_at, lease_expires_at)
+	INSERT INTO tasks (id, name, payload, status, attempts, created_at, updated_at, started_at, due_at, lease_expires_at, flow_key)
 	SELECT value->>'id', value->>'name', value->>'payload', 'STARTED', 1, value->>'created_at', ?2,
-		coalesce(value->>'started_at', ?2), value->>'created_at', value->>'lease_expires_at'
-	FROM json_each(?1) WHERE true
+		coalesce(value->>'started_at', ?2), value->>'created_at', value->>'lease_expires_at', value->>'flow_key'
+	FROM json_each(?1)
+	-- A run under a concurrency limit needs a slot of its key: the runs of its
+	-- task holding one now, and this batch's runs ranked ahead of it, must
+	-- leave one free. SQLite evaluates every row against the table as it was
+	-- before this statement (it reads the table it inserts into), so the rank
+	-- counts the batch's own.
+	WHERE (value->>'flow_key' IS NULL OR value->>'rank' + (
+		SELECT count(*) FROM tasks AS holder WHERE holder.status = 'STARTED' AND holder.name = value->>'name'
+			AND holder.flow_key = value->>'flow_key' AND holder.lease_expires_at > ?2) <= value->>'limit')
 	ON CONFLICT (id) DO UPDATE SET status = 'STARTED', attempts = tasks.attempts + 1, started_at = excluded.started_at,
 		updated_at = excluded.updated_at, lease_expires_at = excluded.lease_expires_at, next_attempt_at = NULL,
-		waiting = NULL
+		waiting = NULL, flow_key = excluded.flow_key
 	WHERE tasks.status IN (${inList(sourcesOf("STARTED").filter((s) => s !== "STARTED"))})
 		OR (tasks.status = 'STARTED' AND tasks.lease_expires_at <= excluded.started_at)
 	RETURNING id, attempts`;
+// After the claim: per requested slot, when the key's first live slot ends.
+const SLOTS_FREE_AT = `
+	SELECT value->>'name' AS name, value->>'flow_key' AS key, (
+		SELECT min(holder.lease_expires_at) FROM tasks AS holder WHERE holder.status = 'STARTED'
+			AND holder.name = value->>'name' AND holder.flow_key = value->>'flow_key' AND holder.lease_expires_at > ?2) AS free_at
+	FROM json_each(?1) WHERE value->>'flow_key' IS NOT NULL`;
 const IDS = "(SELECT value->>'id' FROM json_each(?1))";
 const EFFECTS_OF = `SELECT task_id, key, value FROM task_effects WHERE task_id IN ${IDS}`;
 const STATUS_OF = `SELECT id, status, attempts, lease_expires_at, callback_url IS NOT NULL AS has_callback, workflow_id
@@ -205,15 +230,24 @@ export async function claimMany(
 			// The run's lease counts from its start: the limiter's admission, if one admitted it.
 			lease_expires_at: (r.admittedAt ?? ms(now)) + r.leaseSeconds * 1000,
 			started_at: r.admittedAt,
+			flow_key: r.slot?.key,
+			limit: r.slot?.limit,
+			rank: r.slot?.rank,
 		})),
 	);
-	const [claimed, effects, current] = await d1.batch([
+	const slots = requests.some((r) => r.slot);
+	const [claimed, effects, current, , ...more] = await d1.batch([
 		d1.prepare(CLAIM).bind(list, ms(now)),
 		d1.prepare(EFFECTS_OF).bind(list),
 		d1.prepare(STATUS_OF).bind(list),
 		d1.prepare(FILL_TOMBSTONES).bind(list, UNKNOWN_NAME),
+		...(slots ? [d1.prepare(SLOTS_FREE_AT).bind(list, ms(now))] : []),
 		...also,
 	]);
+	const slotsFreeAt = new Map<string, Date>();
+	for (const row of slots ? rows<{ name: string; key: string; free_at: number | null }>(more[0]) : []) {
+		if (row.free_at !== null) slotsFreeAt.set(slotOf(row.name, row.key), new Date(row.free_at));
+	}
 	const byTask = new Map<string, Map<string, Json>>();
 	for (const effect of rows<{ task_id: string; key: string; value: string }>(effects)) {
 		const known = byTask.get(effect.task_id) ?? new Map<string, Json>();
@@ -243,6 +277,7 @@ export async function claimMany(
 			]),
 		),
 		effects: byTask,
+		slotsFreeAt,
 	};
 }
 
@@ -256,6 +291,22 @@ export interface NewEffect {
 	taskId: string;
 	key: string;
 	value: Json;
+}
+
+/**
+ * Gives back the concurrency slots of the runs `{ id, attempt }`, which are
+ * over but whose outcomes went unrecorded: each row stays STARTED with its
+ * lease, so its own redelivery still waits the lease out, but it no longer
+ * counts against its key. Fenced by attempt, like an outcome.
+ */
+export async function freeSlots(db: EngineDb, runs: readonly { id: string; attempt: number }[]): Promise<void> {
+	await db.$client
+		.prepare(`
+			UPDATE tasks SET flow_key = NULL
+			FROM json_each(?1) AS r
+			WHERE tasks.id = r.value->>'id' AND tasks.attempts = r.value->>'attempt' AND +tasks.status = 'STARTED'`)
+		.bind(JSON.stringify(runs))
+		.run();
 }
 
 /**
