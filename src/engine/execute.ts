@@ -31,6 +31,7 @@ import {
 	claimMany,
 	effectsStatement,
 	extendLeases,
+	failNow,
 	failUnrunnable,
 	freeSlots,
 	markWaiting,
@@ -242,18 +243,21 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 				enqueuedAt: r.enqueuedAt,
 				leaseSeconds: leaseSeconds(r.task, runnable),
 				admittedAt: admission?.admittedAt.get(r.envelope.id),
+				maxAttempts: r.task.retry.maxRetries + 1,
 				slot: slots.get(r.envelope.id),
 			})),
 			now,
 			also,
 		);
 		const noSlotFree = heldForSlots(rt.log, runnable, slots, claims, now, decisions);
+		const spent = abandoned(rt.log, runnable, claims, now, decisions);
 		const claimed = claimedOf(rt.log, runnable, claims, now, decisions);
 		for (const r of claimed) unrun.delete(r.envelope.id);
 		try {
 			await Promise.all([
 				claimed.length > 0 && run(scope, claimed, claims, decisions),
 				noSlotFree.length > 0 && sayWhyWaiting(rt, noSlotFree, now),
+				spent.length > 0 && failAbandoned(rt, spent),
 			]);
 		} catch (err) {
 			// Every run has settled (run() waits for all), but no outcome is
@@ -301,6 +305,30 @@ function heldForSlots<Ctx>(
 		const until = new Date(now.getTime() + delaySeconds * 1000);
 		return [{ id, name, payload: r.input as Json, enqueuedAt: r.enqueuedAt, reason: "concurrency_limited" as const, until }];
 	});
+}
+
+/**
+ * The runs left STARTED by a consumer that died on their task's last attempt,
+ * their leases over: recovery would fail them as abandoned, and so does this
+ * delivery, rather than run them once more than their retry limit allows.
+ */
+function abandoned<Ctx>(log: Logger, runnable: readonly Runnable<Ctx>[], claims: Claims, now: Date, decisions: Decision[]) {
+	return runnable.flatMap((r): Unrunnable[] => {
+		const { id, name } = r.envelope;
+		const current = claims.current.get(id);
+		if (decisions[r.index] || claims.claimed.has(id) || current?.status !== "STARTED") return [];
+		if (!current.leaseExpiresAt || current.leaseExpiresAt > now || current.attempts < r.task.retry.maxRetries + 1) return [];
+		const error = `abandoned: the lease expired after ${current.attempts} attempt(s)`;
+		log.warn("task transition", { task_id: id, name, from: "STARTED", to: "FAILURE", attempt: current.attempts, error });
+		decisions[r.index] = { outcome: "failure", ack: true, taskId: id };
+		return [{ id, name, payload: r.input as Json, enqueuedAt: r.enqueuedAt, error }];
+	});
+}
+
+/** Fails abandoned tasks; their completion webhooks go out as any failure's. */
+async function failAbandoned(rt: Runtime, list: readonly Unrunnable[]): Promise<void> {
+	const failed = await failNow(rt.db, list);
+	if (failed.size > 0) await dispatchSoon(rt, [...failed]);
 }
 
 /** Frees the slots of runs that are over, unrecorded; if this fails too, they end with their leases. Never throws. */

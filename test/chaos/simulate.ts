@@ -20,6 +20,7 @@ const DLQ = env.TASKS_DEAD_LETTER_QUEUE;
 const QUEUE = "edge-tasks-dev";
 /** wrangler.toml's max_retries for the development queue. */
 const MAX_DELIVERIES = 10;
+const DEAD_LEASE_TICKS = 10;
 /** wrangler.toml's max_batch_size for the development queue. */
 const BATCH_SIZE = 44;
 
@@ -96,6 +97,11 @@ export async function simulate(options: ChaosOptions) {
 		metrics: () => real.metrics(),
 	} as unknown as Queue;
 
+	// A consumer that died leaves its runs STARTED until their leases end, and
+	// with them their concurrency slots: on the platform, a timeout later. The
+	// simulation's clock is its ticks, not the wall clock leases count in, so a
+	// dead consumer's leases end DEAD_LEASE_TICKS ticks on.
+	const deadLeases: { ids: string[]; at: number }[] = [];
 	let batchTasks: string[] = [];
 	let nestedCopy: ((taskId: string) => Promise<void>) | undefined;
 	// The send_email binding's stand-in: counts each accepted message by its
@@ -290,6 +296,10 @@ export async function simulate(options: ChaosOptions) {
 		const result = await getQueueResult(batch, ctx);
 		const again = (m: QueuedMessage, delay: number) =>
 			queued.push({ ...m, attempts: m.attempts + 1, readyAt: tick + 1 + Math.min(delay, 5) });
+		if (died) {
+			const ids = messages.flatMap((m) => (m.body as { id?: string }).id ?? []);
+			deadLeases.push({ ids, at: tick + DEAD_LEASE_TICKS });
+		}
 		if (died || (!nested && faults.strike("batchRetried", `batch of ${messages.length}`))) {
 			for (const m of messages) again(m, 1);
 			return;
@@ -307,6 +317,14 @@ export async function simulate(options: ChaosOptions) {
 	/** One step of the consumer: a batch of ready messages, with faults. */
 	async function step() {
 		tick++;
+		for (const lease of deadLeases.filter((l) => l.at <= tick)) {
+			deadLeases.splice(deadLeases.indexOf(lease), 1);
+			await env.DB.prepare(
+				"UPDATE tasks SET lease_expires_at = 1 WHERE status = 'STARTED' AND id IN (SELECT value FROM json_each(?))",
+			)
+				.bind(JSON.stringify(lease.ids))
+				.run();
+		}
 		const ready = queued.filter((m) => m.readyAt <= tick);
 		const dead = ready.filter((m) => m.queue === QUEUE && (m.attempts > MAX_DELIVERIES || faults.strike("deadLettered", m.id)));
 		for (const m of dead) Object.assign(m, { queue: DLQ, attempts: 1 });

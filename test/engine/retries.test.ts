@@ -154,6 +154,33 @@ describe("retries", () => {
 	});
 });
 
+describe("a run whose consumer died", () => {
+	const expire = (id: string, attempts: number) =>
+		env.DB.prepare("UPDATE tasks SET status = 'STARTED', attempts = ?, lease_expires_at = ? WHERE id = ?")
+			.bind(attempts, Date.now() - 1000, id)
+			.run();
+
+	it("is run again once its lease has ended, as a new attempt", async () => {
+		const envelope = await recorded("flaky", { mode: "permanent" });
+		await expire(envelope.id, 2);
+		expect(await executeOne(envelope)).toMatchObject({ outcome: "failure", task: { status: "FAILURE", attempts: 3 } });
+	});
+
+	it("on its task's last attempt is abandoned, not run once more than its retries allow", async () => {
+		// A run would fail with flaky's own error ("rate limited by upstream").
+		const envelope = await recorded("flaky", { mode: "later" });
+		// maxRetries 3: four attempts in all, and the fourth's consumer died.
+		await expire(envelope.id, 4);
+
+		const delivery = await executeOne(envelope);
+
+		expect(delivery).toMatchObject({
+			outcome: "failure",
+			task: { status: "FAILURE", attempts: 4, error: "abandoned: the lease expired after 4 attempt(s)" },
+		});
+	});
+});
+
 describe("dead letters", () => {
 	const DLQ = env.TASKS_DEAD_LETTER_QUEUE;
 	it("marks an unfinished task FAILURE with reason dead-lettered", async () => {

@@ -138,6 +138,8 @@ export interface ClaimRequest {
 	/** When the message was sent: the row's created_at if this claim creates it. */
 	enqueuedAt: Date;
 	leaseSeconds: number;
+	/** How many runs the task may have: a STARTED task that has had them all is not claimed again. */
+	maxAttempts: number;
 	/** When a rate limiter admitted the run, if one did: the start its window counted. */
 	admittedAt?: number | undefined;
 	/**
@@ -185,6 +187,10 @@ const CLAIM = `
 	WHERE (value->>'flow_key' IS NULL OR value->>'rank' + (
 		SELECT count(*) FROM tasks AS holder WHERE holder.status = 'STARTED' AND holder.name = value->>'name'
 			AND holder.flow_key = value->>'flow_key' AND holder.lease_expires_at > ?2) <= value->>'limit')
+	-- A run whose consumer died on the task's last attempt left it STARTED:
+	-- once its lease ends it is abandoned, not run once more than allowed.
+		AND NOT EXISTS (SELECT 1 FROM tasks AS spent WHERE spent.id = value->>'id' AND spent.status = 'STARTED'
+			AND spent.attempts >= value->>'max_attempts')
 	ON CONFLICT (id) DO UPDATE SET status = 'STARTED', attempts = tasks.attempts + 1, started_at = excluded.started_at,
 		updated_at = excluded.updated_at, lease_expires_at = excluded.lease_expires_at, next_attempt_at = NULL,
 		waiting = NULL, flow_key = excluded.flow_key
@@ -230,6 +236,7 @@ export async function claimMany(
 			// The run's lease counts from its start: the limiter's admission, if one admitted it.
 			lease_expires_at: (r.admittedAt ?? ms(now)) + r.leaseSeconds * 1000,
 			started_at: r.admittedAt,
+			max_attempts: r.maxAttempts,
 			flow_key: r.slot?.key,
 			limit: r.slot?.limit,
 			rank: r.slot?.rank,
