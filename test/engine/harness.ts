@@ -12,6 +12,7 @@ import type { Json, TaskDefinition } from "../../src/engine/define";
 import { createScopes, type EngineOptions, type TaskClient } from "../../src/engine/engine";
 import type { Envelope } from "../../src/engine/envelope";
 import { type Delivered, executeBatch } from "../../src/engine/execute";
+import { DEFAULT_MAX_RETRIES } from "../../src/engine/limits";
 import type { Logger } from "../../src/engine/log";
 import { type TaskRow, tasks } from "../../src/engine/schema";
 import { claimMany, insertPending, type Outcome, recordOutcomes } from "../../src/engine/store/tasks";
@@ -66,10 +67,15 @@ export async function recorded(name: string, input: Json): Promise<Envelope> {
 	return { id, name, input };
 }
 
-/** Claims one recorded task as a consumer would; returns the attempt, or undefined if not claimed. */
+/** Claims one recorded task as a consumer would (a task with the default retries); returns the attempt, or undefined if not claimed. */
 export async function claimTask(envelope: Envelope, leaseSeconds: number, now = new Date()): Promise<number | undefined> {
 	const { id, name, input } = envelope;
-	const claims = await claimMany(engineDb(), [{ id, name, payload: input as Json, enqueuedAt: now, leaseSeconds }], now);
+	const maxAttempts = DEFAULT_MAX_RETRIES + 1;
+	const claims = await claimMany(
+		engineDb(),
+		[{ id, name, payload: input as Json, enqueuedAt: now, leaseSeconds, maxAttempts }],
+		now,
+	);
 	return claims.claimed.get(id);
 }
 
