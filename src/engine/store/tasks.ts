@@ -174,21 +174,22 @@ export interface Claims {
 /** How Claims.slotsFreeAt names a task's key. */
 export const slotOf = (name: string, key: string) => `${name}\n${key}`;
 
+// The comments stay out of the SQL, which the bundle carries as written.
+// - A run under a concurrency limit needs a slot of its key: the runs of its
+//   task holding one now, and this batch's runs ranked ahead of it, must leave
+//   one free. SQLite evaluates every row against the table as it was before
+//   the statement (it reads the table it inserts into), so the rank counts the
+//   batch's own.
+// - A run whose consumer died on the task's last attempt left it STARTED: once
+//   its lease ends it is abandoned, not run once more than allowed.
 const CLAIM = `
 	INSERT INTO tasks (id, name, payload, status, attempts, created_at, updated_at, started_at, due_at, lease_expires_at, flow_key)
 	SELECT value->>'id', value->>'name', value->>'payload', 'STARTED', 1, value->>'created_at', ?2,
 		coalesce(value->>'started_at', ?2), value->>'created_at', value->>'lease_expires_at', value->>'flow_key'
 	FROM json_each(?1)
-	-- A run under a concurrency limit needs a slot of its key: the runs of its
-	-- task holding one now, and this batch's runs ranked ahead of it, must
-	-- leave one free. SQLite evaluates every row against the table as it was
-	-- before this statement (it reads the table it inserts into), so the rank
-	-- counts the batch's own.
 	WHERE (value->>'flow_key' IS NULL OR value->>'rank' + (
 		SELECT count(*) FROM tasks AS holder WHERE holder.status = 'STARTED' AND holder.name = value->>'name'
 			AND holder.flow_key = value->>'flow_key' AND holder.lease_expires_at > ?2) <= value->>'limit')
-	-- A run whose consumer died on the task's last attempt left it STARTED:
-	-- once its lease ends it is abandoned, not run once more than allowed.
 		AND NOT EXISTS (SELECT 1 FROM tasks AS spent WHERE spent.id = value->>'id' AND spent.status = 'STARTED'
 			AND spent.attempts >= value->>'max_attempts')
 	ON CONFLICT (id) DO UPDATE SET status = 'STARTED', attempts = tasks.attempts + 1, started_at = excluded.started_at,
@@ -462,6 +463,8 @@ export interface Unrunnable {
 	error: string;
 }
 
+// A run holding a live lease decides its own outcome; if it dies, the lease
+// expires and stuck-task recovery takes over.
 const FAIL_UNRUNNABLE = `
 	INSERT INTO tasks (id, name, payload, status, created_at, updated_at, due_at, finished_at, error, history)
 	SELECT value->>'id', value->>'name', value->>'payload', 'FAILURE', value->>'created_at', ?2,
@@ -473,8 +476,6 @@ const FAIL_UNRUNNABLE = `
 		history = json_insert(tasks.history, '$[#]',
 			json_object('attempt', tasks.attempts, 'at', ?2, 'status', 'FAILURE', 'error', excluded.error, 'delaySeconds', NULL))
 	WHERE tasks.status IN (${inList(sourcesOf("FAILURE"))})
-		-- A run holding a live lease decides its own outcome; if it dies, the
-		-- lease expires and stuck-task recovery takes over.
 		AND NOT (tasks.status = 'STARTED' AND tasks.lease_expires_at > ?2)
 	RETURNING id`;
 
