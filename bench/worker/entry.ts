@@ -18,7 +18,7 @@
 //   GET /__bench/flow-storage.
 //
 // GET /__bench/finished counts finished tasks; POST /__bench/succeeded counts
-// SUCCESS among the posted ids. The benchmark asks these over HTTP, not
+// SUCCESS among the posted ids, and says when the last of them finished. The benchmark asks these over HTTP, not
 // through Miniflare's D1 proxy: that proxy blocks Node's main thread while it
 // waits, and the local send_email binding needs that thread to write its .eml
 // files, so under load the two waited on each other for ever.
@@ -201,7 +201,7 @@ export default {
 			case "/__bench/succeeded":
 				return Response.json(
 					await env.DB.prepare(
-						"SELECT count(*) AS n FROM tasks WHERE status = 'SUCCESS' AND id IN (SELECT value FROM json_each(?))",
+						"SELECT count(*) AS n, max(finished_at) AS last FROM tasks WHERE status = 'SUCCESS' AND id IN (SELECT value FROM json_each(?))",
 					)
 						.bind(await request.text())
 						.first(),
