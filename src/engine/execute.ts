@@ -253,23 +253,24 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 		const spent = abandoned(rt.log, runnable, claims, now, decisions);
 		const claimed = claimedOf(rt.log, runnable, claims, now, decisions);
 		for (const r of claimed) unrun.delete(r.envelope.id);
-		try {
-			await Promise.all([
-				claimed.length > 0 && run(scope, claimed, claims, decisions),
-				noSlotFree.length > 0 && sayWhyWaiting(rt, noSlotFree, now),
-				spent.length > 0 && failAbandoned(rt, spent),
-			]);
-		} catch (err) {
-			// Every run has settled (run() waits for all), but no outcome is
-			// recorded: their slots go back now, as the DO's did, instead of when
-			// their leases end.
+		// All settle before a failure propagates: a slot may go back only once its run is over.
+		const settled = await Promise.allSettled([
+			claimed.length > 0 && run(scope, claimed, claims, decisions),
+			noSlotFree.length > 0 && sayWhyWaiting(rt, noSlotFree, now),
+			spent.length > 0 && failAbandoned(rt, spent),
+		]);
+		const failed = settled.find((s) => s.status === "rejected");
+		if (failed) {
+			// Every run is over (run() waits for all of its own), but outcomes may
+			// be unrecorded: the slots of those still STARTED go back now, as the
+			// DO's did, instead of when their leases end.
 			const holding = claimed.filter((r) => slots.has(r.envelope.id));
 			if (holding.length > 0)
 				await giveSlotsBack(
 					rt,
 					holding.map((r) => ({ id: r.envelope.id, attempt: attemptOf(r, claims) })),
 				);
-			throw err;
+			throw failed.reason;
 		}
 		return decisions;
 	} finally {

@@ -399,6 +399,47 @@ describe("a batch whose machinery fails in one kind", () => {
 	});
 });
 
+describe("a batch whose abandoned task cannot be failed", () => {
+	it("keeps its runs' slots until they are over", async () => {
+		const running: number[] = [];
+		let most = 0;
+		const slow = defineTask({
+			name: "exclusive_slow",
+			input: z.object({ n: z.number(), user: z.string() }),
+			retry: { maxRetries: 0 },
+			concurrencyLimit: { limit: 1, key: (input) => input.user },
+			async run(_ctx: StandInContext, { n }) {
+				running.push(n);
+				most = Math.max(most, running.length);
+				await sleep(600);
+				running.splice(running.indexOf(n), 1);
+				return null;
+			},
+		});
+		const engine = standInEngine([slow]);
+		// A run of it whose consumer died on its only attempt, its lease over: this batch fails it.
+		const dead = delivery("exclusive_slow", { n: 0, user: "bob" });
+		await env.DB.prepare(
+			`INSERT INTO tasks (id, name, payload, status, attempts, created_at, updated_at, started_at, lease_expires_at)
+			VALUES (?1, 'exclusive_slow', '{"n":0,"user":"bob"}', 'STARTED', 1, ?2, ?2, ?2, ?2)`,
+		)
+			.bind(dead.body.id, Date.now() - 1000)
+			.run();
+		// ...and the write that fails it fails.
+		failD1When((sql) => sql.includes("'FAILURE', value->>'created_at'"));
+
+		const failing = engine.execute([dead, delivery("exclusive_slow", { n: 1, user: "ada" })]);
+		const failed = expect(failing).rejects.toThrow(/D1_ERROR/);
+		await sleep(200);
+		vi.restoreAllMocks();
+		// The failure came back long before the run is over: its slot is still held.
+		const [second] = await engine.execute([delivery("exclusive_slow", { n: 2, user: "ada" })]);
+		expect(second).toMatchObject({ outcome: "waiting", reason: "concurrency_limited" });
+		await failed;
+		expect(most).toBe(1);
+	});
+});
+
 describe("debounce", () => {
 	it("runs once, the last input, after the window; the earlier tasks end REVOKED naming it", async () => {
 		const ran: unknown[] = [];
