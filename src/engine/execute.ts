@@ -188,7 +188,7 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 	if (rt.flow && rated.length > 0) {
 		admission = await admit(
 			rt.flow,
-			rated.map((r) => ({ id: r.envelope.id, task: r.task, input: r.input, leaseSeconds: leaseSeconds(r.task, runnable) })),
+			rated.map((r) => ({ id: r.envelope.id, task: r.task, input: r.input })),
 			scope.ctx,
 			rt.log,
 		);

@@ -17,7 +17,6 @@ export interface Candidate {
 	id: string;
 	task: TaskDefinition<never>;
 	input: unknown;
-	leaseSeconds: number;
 }
 
 // A limiter that cannot be reached holds its runs back this long: never run over a limit.
@@ -69,7 +68,7 @@ export async function admit(
 			name,
 			request: { kind: "rate", limit, periodMs: rateLimit.periodSeconds * 1000, runs: [] },
 		};
-		group.request.runs.push({ id: c.id, key, leaseMs: c.leaseSeconds * 1000 });
+		group.request.runs.push({ id: c.id, key });
 		groups.set(name, group);
 		groupOf.set(c.id, group);
 	}

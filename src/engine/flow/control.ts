@@ -15,8 +15,6 @@ import { DurableObject } from "cloudflare:workers";
 export interface RunRequest {
 	id: string;
 	key: string;
-	/** How long the run may hold its place once started (its lease). */
-	leaseMs?: number;
 }
 
 export interface TakeRequest {
