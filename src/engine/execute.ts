@@ -39,7 +39,6 @@ import {
 	type Outcome,
 	recordEffects,
 	recordOutcomes,
-	slotOf,
 	type Unrunnable,
 	type Waiting,
 } from "./store/tasks";
@@ -298,10 +297,10 @@ function heldForSlots<Ctx>(
 		const slot = slots.get(id);
 		const status = claims.current.get(id)?.status;
 		if (!slot || claims.claimed.has(id) || !(status === undefined || status === "PENDING" || status === "RETRY")) return [];
-		const key = slotOf(name, slot.key);
+		const key = `${name}\n${slot.key}`;
 		const waiter = (waiters.get(key) ?? 0) + 1;
 		waiters.set(key, waiter);
-		const delaySeconds = slotWaitSeconds(waiter, slot.limit, claims.slotsFreeAt.get(key), now);
+		const delaySeconds = slotWaitSeconds(waiter, slot.limit, leaseSeconds(r.task, runnable));
 		decisions[r.index] = waitFor(log, r, "concurrency_limited", delaySeconds);
 		const until = new Date(now.getTime() + delaySeconds * 1000);
 		return [{ id, name, payload: r.input as Json, enqueuedAt: r.enqueuedAt, reason: "concurrency_limited" as const, until }];

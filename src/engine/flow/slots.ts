@@ -1,18 +1,19 @@
 // Concurrency limits are kept by the claim itself (store/tasks.ts): a run of a
 // task under one holds a slot of its key while its row is STARTED with a live
 // lease, so D1, which serialises every claim, is the one place that counts
-// them. Nothing is given back: the outcome's write ends the slot, and a run
-// that dies leaves it with its lease. This names each run's slot and ranks
-// the batch's runs of one key, and says how long a run held back waits.
+// them. The outcome's write ends the slot; a batch that fails once its runs
+// are over frees theirs (freeSlots), and a run that dies keeps its slot until
+// its lease ends. This names each run's slot, ranks the batch's runs of one
+// key, and says how long a run held back waits.
 import type { TaskDefinition } from "../define";
 import { errorMessage } from "../log";
 import type { ClaimRequest } from "../store/tasks";
 
 export type Slot = NonNullable<ClaimRequest["slot"]>;
 
-// A run held back asks again after this much per run ahead of it: runs that
+// A run held back asks again after this long per turn ahead of it: runs that
 // take a slot seldom hold it longer, and a queue's delay counts in seconds.
-const PER_RUN_AHEAD_MS = 1_000;
+const SECONDS_PER_TURN = 1;
 
 /** The slot each run of a concurrency-limited task asks for, in the batch's order; and the runs whose key cannot be computed. */
 export function slotsOf(runs: readonly { id: string; task: TaskDefinition<never>; input: unknown }[]) {
@@ -38,11 +39,10 @@ export function slotsOf(runs: readonly { id: string; task: TaskDefinition<never>
 
 /**
  * How long the `waiter`-th run held back on one key waits before it asks
- * again: its turn at the usual pace, never past the end of the first slot's
- * lease, and at least a second.
+ * again: its turn at the usual pace, at least a second, and never longer than
+ * the task's lease, by which every slot held now has ended.
  */
-export function slotWaitSeconds(waiter: number, limit: number, freeAt: Date | undefined, now: Date): number {
-	const turn = PER_RUN_AHEAD_MS * Math.ceil(waiter / limit);
-	const bound = freeAt ? Math.min(turn, freeAt.getTime() - now.getTime()) : turn;
-	return Math.max(1, Math.ceil(bound / 1000));
+export function slotWaitSeconds(waiter: number, limit: number, leaseSeconds: number): number {
+	const turn = SECONDS_PER_TURN * Math.ceil(waiter / limit);
+	return Math.max(1, Math.ceil(Math.min(turn, leaseSeconds)));
 }

@@ -167,12 +167,7 @@ export interface Claims {
 	current: Map<string, TaskStatus>;
 	/** Side effects already recorded for the requested tasks (TaskInfo.once). */
 	effects: Map<string, Map<string, Json>>;
-	/** For each requested slot's task and key: when the first of its live slots ends, if any is held. */
-	slotsFreeAt: Map<string, Date>;
 }
-
-/** How Claims.slotsFreeAt names a task's key. */
-export const slotOf = (name: string, key: string) => `${name}\n${key}`;
 
 // The comments stay out of the SQL, which the bundle carries as written.
 // - A run under a concurrency limit needs a slot of its key: the runs of its
@@ -198,12 +193,6 @@ const CLAIM = `
 	WHERE tasks.status IN (${inList(sourcesOf("STARTED").filter((s) => s !== "STARTED"))})
 		OR (tasks.status = 'STARTED' AND tasks.lease_expires_at <= excluded.started_at)
 	RETURNING id, attempts`;
-// After the claim: per requested slot, when the key's first live slot ends.
-const SLOTS_FREE_AT = `
-	SELECT value->>'name' AS name, value->>'flow_key' AS key, (
-		SELECT min(holder.lease_expires_at) FROM tasks AS holder WHERE holder.status = 'STARTED'
-			AND holder.name = value->>'name' AND holder.flow_key = value->>'flow_key' AND holder.lease_expires_at > ?2) AS free_at
-	FROM json_each(?1) WHERE value->>'flow_key' IS NOT NULL`;
 const IDS = "(SELECT value->>'id' FROM json_each(?1))";
 const EFFECTS_OF = `SELECT task_id, key, value FROM task_effects WHERE task_id IN ${IDS}`;
 const STATUS_OF = `SELECT id, status, attempts, lease_expires_at, callback_url IS NOT NULL AS has_callback, workflow_id
@@ -243,19 +232,13 @@ export async function claimMany(
 			rank: r.slot?.rank,
 		})),
 	);
-	const slots = requests.some((r) => r.slot);
-	const [claimed, effects, current, , ...more] = await d1.batch([
+	const [claimed, effects, current] = await d1.batch([
 		d1.prepare(CLAIM).bind(list, ms(now)),
 		d1.prepare(EFFECTS_OF).bind(list),
 		d1.prepare(STATUS_OF).bind(list),
 		d1.prepare(FILL_TOMBSTONES).bind(list, UNKNOWN_NAME),
-		...(slots ? [d1.prepare(SLOTS_FREE_AT).bind(list, ms(now))] : []),
 		...also,
 	]);
-	const slotsFreeAt = new Map<string, Date>();
-	for (const row of slots ? rows<{ name: string; key: string; free_at: number | null }>(more[0]) : []) {
-		if (row.free_at !== null) slotsFreeAt.set(slotOf(row.name, row.key), new Date(row.free_at));
-	}
 	const byTask = new Map<string, Map<string, Json>>();
 	for (const effect of rows<{ task_id: string; key: string; value: string }>(effects)) {
 		const known = byTask.get(effect.task_id) ?? new Map<string, Json>();
@@ -285,7 +268,6 @@ export async function claimMany(
 			]),
 		),
 		effects: byTask,
-		slotsFreeAt,
 	};
 }
 
