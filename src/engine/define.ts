@@ -34,9 +34,12 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ maxRetries: 3, baseDelaySeconds: 10, maxDelaySeconds: 600 });
 
+/** How many runs a task may have in all: its first and its retries. */
+export const attemptsAllowed = (policy: RetryPolicy) => policy.maxRetries + 1;
+
 /**
  * At most `limit` runs start in any `periodSeconds`, counted across every
- * consumer (a Durable Object per key keeps the window): per key when `key` is
+ * consumer (one Durable Object per limit keeps every key's window): per key when `key` is
  * given, for the whole task otherwise. A run over the limit waits, its
  * message delayed until its place in a later window; it uses up no retry.
  */

@@ -7,6 +7,7 @@
 // (task.once) to record them as soon as that kind settles, one to record
 // every outcome.
 import {
+	attemptsAllowed,
 	type BatchItem,
 	backoffSeconds,
 	concurrencyFor,
@@ -26,6 +27,7 @@ import type { Registered, Registry } from "./registry";
 import { releaseSoon } from "./release";
 import type { Runtime } from "./runtime";
 import {
+	abandonedAfter,
 	type BatchStatement,
 	type Claims,
 	claimMany,
@@ -242,7 +244,7 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 				enqueuedAt: r.enqueuedAt,
 				leaseSeconds: leaseSeconds(r.task, runnable),
 				admittedAt: admission?.admittedAt.get(r.envelope.id),
-				maxAttempts: r.task.retry.maxRetries + 1,
+				maxAttempts: attemptsAllowed(r.task.retry),
 				slot: slots.get(r.envelope.id),
 			})),
 			now,
@@ -317,8 +319,8 @@ function abandoned<Ctx>(log: Logger, runnable: readonly Runnable<Ctx>[], claims:
 		const { id, name } = r.envelope;
 		const current = claims.current.get(id);
 		if (decisions[r.index] || claims.claimed.has(id) || current?.status !== "STARTED") return [];
-		if (!current.leaseExpiresAt || current.leaseExpiresAt > now || current.attempts < r.task.retry.maxRetries + 1) return [];
-		const error = `abandoned: the lease expired after ${current.attempts} attempt(s)`;
+		if (!current.leaseExpiresAt || current.leaseExpiresAt > now || current.attempts < attemptsAllowed(r.task.retry)) return [];
+		const error = abandonedAfter(current.attempts);
 		log.warn("task transition", { task_id: id, name, from: "STARTED", to: "FAILURE", attempt: current.attempts, error });
 		decisions[r.index] = { outcome: "failure", ack: true, taskId: id };
 		return [{ id, name, payload: r.input as Json, enqueuedAt: r.enqueuedAt, error }];

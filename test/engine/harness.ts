@@ -8,11 +8,10 @@ import { eq } from "drizzle-orm";
 import { vi } from "vitest";
 import { consumeBatch } from "../../src/engine/consumer";
 import { createEngineDb } from "../../src/engine/db";
-import type { Json, TaskDefinition } from "../../src/engine/define";
+import { attemptsAllowed, DEFAULT_RETRY, type Json, type TaskDefinition } from "../../src/engine/define";
 import { createScopes, type EngineOptions, type TaskClient } from "../../src/engine/engine";
 import type { Envelope } from "../../src/engine/envelope";
 import { type Delivered, executeBatch } from "../../src/engine/execute";
-import { DEFAULT_MAX_RETRIES } from "../../src/engine/limits";
 import type { Logger } from "../../src/engine/log";
 import { type TaskRow, tasks } from "../../src/engine/schema";
 import { claimMany, insertPending, type Outcome, recordOutcomes } from "../../src/engine/store/tasks";
@@ -70,7 +69,7 @@ export async function recorded(name: string, input: Json): Promise<Envelope> {
 /** Claims one recorded task as a consumer would (a task with the default retries); returns the attempt, or undefined if not claimed. */
 export async function claimTask(envelope: Envelope, leaseSeconds: number, now = new Date()): Promise<number | undefined> {
 	const { id, name, input } = envelope;
-	const maxAttempts = DEFAULT_MAX_RETRIES + 1;
+	const maxAttempts = attemptsAllowed(DEFAULT_RETRY);
 	const claims = await claimMany(
 		engineDb(),
 		[{ id, name, payload: input as Json, enqueuedAt: now, leaseSeconds, maxAttempts }],

@@ -18,6 +18,7 @@ import type { TaskRow } from "../schema";
 import { owingWebhooks } from "../store/callbacks";
 import { SEND_GRACE_SECONDS } from "../store/keys";
 import { applyStuckMoves, findStuck, type StuckMove } from "../store/maintenance";
+import { abandonedAfter } from "../store/tasks";
 import { dispatchWebhooks } from "../webhooks/dispatch";
 
 const LEASE_EXPIRED = "the lease expired; redelivered by recovery";
@@ -45,7 +46,7 @@ function moveFor(rt: Runtime, task: TaskRow): StuckMove {
 	if (maxRetries === undefined || used > maxRetries) {
 		const error =
 			task.status === "STARTED"
-				? `abandoned: the lease expired after ${task.attempts} attempt(s)`
+				? abandonedAfter(task.attempts)
 				: `lost: the message never arrived after ${task.recoveries} re-send(s)`;
 		return { task, to: "FAILURE", error };
 	}

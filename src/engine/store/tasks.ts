@@ -274,6 +274,9 @@ export async function claimMany(
 /** The error of a task whose message never reached the queue starts so. */
 export const ENQUEUE_FAILED = "enqueue failed: ";
 
+/** The error of a task left STARTED on its last attempt, its lease over: recovery and the claim both fail it so. */
+export const abandonedAfter = (attempts: number) => `abandoned: the lease expired after ${attempts} attempt(s)`;
+
 /** The name a revoke tombstone carries until the task's message arrives. */
 export const UNKNOWN_NAME = "";
 
