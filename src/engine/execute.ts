@@ -20,7 +20,7 @@ import {
 } from "./define";
 import { type Envelope, envelopeSchema } from "./envelope";
 import { type Admission, admit, type WaitReason } from "./flow/admit";
-import { type Slot, slotsOf, slotWaitSeconds } from "./flow/slots";
+import { type Slot, slotName, slotsOf, slotWaitSeconds } from "./flow/slots";
 import { MAX_CONSUMER_WALL_SECONDS, MAX_DELAY_SECONDS } from "./limits";
 import { errorMessage, type Logger } from "./log";
 import type { Registered, Registry } from "./registry";
@@ -299,7 +299,7 @@ function heldForSlots<Ctx>(
 		const slot = slots.get(id);
 		const status = claims.current.get(id)?.status;
 		if (!slot || claims.claimed.has(id) || !(status === undefined || status === "PENDING" || status === "RETRY")) return [];
-		const key = `${name}\n${slot.key}`;
+		const key = slotName(name, slot.key);
 		const waiter = (waiters.get(key) ?? 0) + 1;
 		waiters.set(key, waiter);
 		const delaySeconds = slotWaitSeconds(waiter, slot.limit, leaseSeconds(r.task, runnable));

@@ -137,6 +137,46 @@ describe.each([
 	});
 });
 
+// A key function that throws for an input can never place its run: the task
+// fails at once, as a poison message does, and holds nothing of the limit.
+describe.each([
+	{
+		kind: "concurrency",
+		limits: {
+			concurrencyLimit: {
+				limit: 1,
+				key: (): string => {
+					throw new Error("no tenant");
+				},
+			},
+		},
+	},
+	{
+		kind: "rate",
+		limits: {
+			rateLimit: {
+				limit: 1,
+				periodSeconds: 60,
+				key: (): string => {
+					throw new Error("no tenant");
+				},
+			},
+		},
+	},
+])("a $kind key that cannot be computed", ({ limits }) => {
+	it("fails its task with the reason, and the batch's other runs go on", async () => {
+		const name = `unkeyable_${crypto.randomUUID().slice(0, 8)}`;
+		const task = defineTask({ name, input: z.object({}), ...limits, run: async (_ctx: StandInContext) => null });
+		const other = defineTask({ name: `${name}_other`, input: z.object({}), run: async (_ctx: StandInContext) => null });
+		const engine = standInEngine([task, other]);
+		const broken = delivery(name, {});
+		const [decision, fine] = await engine.execute([broken, delivery(`${name}_other`, {})]);
+		expect(decision).toMatchObject({ outcome: "rejected", reason: "flow-control key failed: no tenant" });
+		expect(fine?.outcome).toBe("success");
+		expect(await row(broken.body.id)).toMatchObject({ status: "FAILURE", error: "flow-control key failed: no tenant" });
+	});
+});
+
 describe("a rate limit's storage", () => {
 	const admissions = (stub: DurableObjectStub<FlowControl>) =>
 		runInDurableObject(stub, (_instance, state) =>

@@ -25,7 +25,7 @@ const UNAVAILABLE_RETRY_SECONDS = 10;
 interface Group {
 	/** The object's name: kind and task. */
 	name: string;
-	request: Extract<TakeRequest, { kind: "rate" }>;
+	request: TakeRequest;
 	reply?: TakeReply;
 }
 
@@ -54,11 +54,9 @@ export async function admit(
 	for (const c of candidates) {
 		const { rateLimit } = c.task;
 		if (!rateLimit) continue;
-		let key: string;
-		try {
-			key = rateLimit.key?.(c.input) ?? "";
-		} catch (err) {
-			unkeyable.set(c.id, `flow-control key failed: ${errorMessage(err)}`);
+		const key = keyOf(rateLimit, c.input);
+		if (typeof key !== "string") {
+			unkeyable.set(c.id, key.failed);
 			continue;
 		}
 		const name = limiterName("rate", c.task.name);
@@ -112,6 +110,15 @@ export async function admit(
 			);
 		},
 	};
+}
+
+/** The key a limit counts a run under ("" without a key function), or why it cannot be computed. */
+export function keyOf(limit: { key?(input: unknown): string }, input: unknown): string | { failed: string } {
+	try {
+		return limit.key?.(input) ?? "";
+	} catch (err) {
+		return { failed: `flow-control key failed: ${errorMessage(err)}` };
+	}
 }
 
 /** The Durable Object's name for one limit of one task: it keeps that limit for every key. */

@@ -6,10 +6,13 @@
 // its lease ends. This names each run's slot, ranks the batch's runs of one
 // key, and says how long a run held back waits.
 import type { TaskDefinition } from "../define";
-import { errorMessage } from "../log";
 import type { ClaimRequest } from "../store/tasks";
+import { keyOf } from "./admit";
 
 export type Slot = NonNullable<ClaimRequest["slot"]>;
+
+/** One key of one task's limit: what its slots are counted under. */
+export const slotName = (task: string, key: string) => `${task}\n${key}`;
 
 // A run held back asks again after this long per turn ahead of it: runs that
 // take a slot seldom hold it longer, and a queue's delay counts in seconds.
@@ -23,15 +26,13 @@ export function slotsOf(runs: readonly { id: string; task: TaskDefinition<never>
 	for (const { id, task, input } of runs) {
 		const limit = task.concurrencyLimit;
 		if (!limit) continue;
-		let key: string;
-		try {
-			key = limit.key?.(input) ?? "";
-		} catch (err) {
-			unkeyable.set(id, `flow-control key failed: ${errorMessage(err)}`);
+		const key = keyOf(limit, input);
+		if (typeof key !== "string") {
+			unkeyable.set(id, key.failed);
 			continue;
 		}
-		const rank = (ranks.get(`${task.name}\n${key}`) ?? 0) + 1;
-		ranks.set(`${task.name}\n${key}`, rank);
+		const rank = (ranks.get(slotName(task.name, key)) ?? 0) + 1;
+		ranks.set(slotName(task.name, key), rank);
 		slots.set(id, { key, limit: limit.limit, rank });
 	}
 	return { slots, unkeyable };
