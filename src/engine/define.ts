@@ -5,9 +5,13 @@
 // hands each run whatever the app's context factory built for the batch.
 import type * as z from "zod";
 import { InvalidInputError } from "./errors";
+import type { Json } from "./json";
 import { MAX_CONSUMER_WALL_SECONDS, MAX_DELAY_SECONDS, MAX_OPEN_CONNECTIONS } from "./limits";
+import { mapSettled } from "./settle";
+import { runTransaction, type Transaction } from "./transaction";
 
-export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type { Json } from "./json";
+export { mapSettled } from "./settle";
 
 /** What a running task knows about itself. */
 export interface TaskInfo {
@@ -32,7 +36,11 @@ export interface RetryPolicy {
 	maxDelaySeconds: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ maxRetries: 3, baseDelaySeconds: 10, maxDelaySeconds: 600 });
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
+	maxRetries: 3,
+	baseDelaySeconds: 10,
+	maxDelaySeconds: 600,
+});
 
 /** How many runs a task may have in all: its first and its retries. */
 export const attemptsAllowed = (policy: RetryPolicy) => policy.maxRetries + 1;
@@ -113,6 +121,8 @@ export interface TaskDefinition<
 	readonly rateLimit?: RateLimit<Ctx, z.output<S>> | undefined;
 	readonly concurrencyLimit?: ConcurrencyLimit<z.output<S>> | undefined;
 	readonly debounce?: Debounce<z.output<S>> | undefined;
+	/** Set on a transactional task: its work, done in its claim's D1 transaction (transaction.ts). */
+	readonly transaction?: Transaction<Ctx, z.output<S>, R> | undefined;
 	run(ctx: Ctx, input: z.output<S>, task: TaskInfo): Promise<R>;
 	/** All of a batch's tasks of this kind at once (by default, run() for each, `concurrency` at a time). */
 	runBatch(ctx: Ctx, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>;
@@ -129,12 +139,27 @@ interface CommonOptions<Ctx, S extends z.ZodType, N extends string> extends Flow
 
 /**
  * A task is written per item (run) or per batch (runBatch), for work that one
- * statement can do for a whole batch; the other is derived.
+ * statement can do for a whole batch; the other is derived. A task whose whole
+ * work is D1 statements may declare them instead (transaction): the consumer
+ * commits them with the claim and the outcome, in one transaction.
  */
 export type TaskOptions<Ctx, S extends z.ZodType, R extends Json, N extends string = string> = CommonOptions<Ctx, S, N> &
 	(
-		| { run(ctx: Ctx, input: z.output<S>, task: TaskInfo): Promise<R>; runBatch?: never }
-		| { runBatch(ctx: Ctx, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>; run?: never }
+		| {
+				run(ctx: Ctx, input: z.output<S>, task: TaskInfo): Promise<R>;
+				runBatch?: never;
+				transaction?: never;
+		  }
+		| {
+				runBatch(ctx: Ctx, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>;
+				run?: never;
+				transaction?: never;
+		  }
+		| {
+				transaction: Transaction<Ctx, z.output<S>, R>;
+				run?: never;
+				runBatch?: never;
+		  }
 	);
 
 // A lease longer than a consumer's wall time would outlive any consumer that
@@ -170,7 +195,16 @@ export function defineTask<Ctx, S extends z.ZodType, R extends Json, N extends s
 		throw new Error(`task ${options.name}: concurrency must be a positive integer`);
 	}
 	checkFlow(options);
-	const { run, runBatch, rateLimit, concurrencyLimit, debounce } = options;
+	const { run, transaction, rateLimit, concurrencyLimit, debounce } = options;
+	const runBatch: TaskOptions<Ctx, S, R, N>["runBatch"] =
+		options.runBatch ??
+		(transaction &&
+			((ctx, items) =>
+				runTransaction(
+					transaction,
+					ctx,
+					items.map((item) => item.task.id),
+				)));
 	const common = {
 		name: options.name,
 		input: options.input,
@@ -184,6 +218,7 @@ export function defineTask<Ctx, S extends z.ZodType, R extends Json, N extends s
 	if (runBatch) {
 		return Object.freeze({
 			...common,
+			transaction,
 			perBatch: true,
 			runBatch,
 			async run(ctx: Ctx, input: z.output<S>, task: TaskInfo) {
@@ -193,6 +228,8 @@ export function defineTask<Ctx, S extends z.ZodType, R extends Json, N extends s
 			},
 		});
 	}
+	// The options' union leaves one of the three set; here it is run.
+	if (!run) throw new Error(`task ${options.name}: define run, runBatch or transaction`);
 	return Object.freeze({
 		...common,
 		perBatch: false,
@@ -240,27 +277,6 @@ export function taskDefiner<Ctx>() {
 	return <S extends z.ZodType, R extends Json, N extends string>(
 		options: TaskOptions<Ctx, S, R, N>,
 	): TaskDefinition<Ctx, S, R, N> => defineTask<Ctx, S, R, N>(options);
-}
-
-/** Like Promise.allSettled over items.map(work), with at most `limit` running at once. */
-export async function mapSettled<T, R>(
-	items: readonly T[],
-	limit: number,
-	work: (item: T) => Promise<R>,
-): Promise<PromiseSettledResult<R>[]> {
-	const results: PromiseSettledResult<R>[] = new Array(items.length);
-	let next = 0;
-	const worker = async () => {
-		for (let i = next++; i < items.length; i = next++) {
-			try {
-				results[i] = { status: "fulfilled", value: await work(items[i] as T) };
-			} catch (reason) {
-				results[i] = { status: "rejected", reason };
-			}
-		}
-	};
-	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-	return results;
 }
 
 /** Thrown by a task: fail now, never retry (Celery's Reject). */

@@ -2,10 +2,11 @@
 // Shared by the queue consumer and eager mode, so both record states alike.
 // Built-in tasks run with the engine's runtime, app tasks with the app's context.
 // Whatever the batch size, D1 sees a constant number of round trips: one to
-// claim every task (and read what they already did), one per task kind that
-// works per batch (process_user_data), one per kind that did side effects
-// (task.once) to record them as soon as that kind settles, one to record
-// every outcome.
+// claim every task (and read what they already did), which also does the work
+// and writes the outcomes of transactional tasks (process_user_data; see
+// transaction.ts), one per other task kind that works per batch, one per kind
+// that did side effects (task.once) to record them as soon as that kind
+// settles, one to record every other outcome.
 import {
 	attemptsAllowed,
 	type BatchItem,
@@ -29,6 +30,7 @@ import type { Runtime } from "./runtime";
 import {
 	abandonedAfter,
 	type BatchStatement,
+	type ClaimRequest,
 	type Claims,
 	claimMany,
 	effectsStatement,
@@ -44,6 +46,7 @@ import {
 	type Unrunnable,
 	type Waiting,
 } from "./store/tasks";
+import { finishedIn, inClaim, type Transaction } from "./transaction";
 import { dispatchSoon } from "./webhooks/dispatch";
 
 /** One delivered message's body, and when it was sent. */
@@ -235,28 +238,24 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 			if (also.length > 0) await rt.db.$client.batch(also);
 			return decisions;
 		}
-		const claims = await claimMany(
-			rt.db,
-			runnable.map((r) => ({
-				id: r.envelope.id,
-				name: r.envelope.name,
-				payload: r.input as Json,
-				enqueuedAt: r.enqueuedAt,
-				leaseSeconds: leaseSeconds(r.task, runnable),
-				admittedAt: admission?.admittedAt.get(r.envelope.id),
-				maxAttempts: attemptsAllowed(r.task.retry),
-				slot: slots.get(r.envelope.id),
-			})),
-			now,
-			also,
-		);
+		const requests = runnable.map((r) => ({
+			id: r.envelope.id,
+			name: r.envelope.name,
+			payload: r.input as Json,
+			enqueuedAt: r.enqueuedAt,
+			leaseSeconds: leaseSeconds(r.task, runnable),
+			admittedAt: admission?.admittedAt.get(r.envelope.id),
+			maxAttempts: attemptsAllowed(r.task.retry),
+			slot: slots.get(r.envelope.id),
+		}));
+		const { claims, done } = await claimWithWork(scope, runnable, requests, now, also);
 		const noSlotFree = heldForSlots(rt.log, runnable, slots, claims, now, decisions);
 		const spent = abandoned(rt.log, runnable, claims, now, decisions);
 		const claimed = claimedOf(rt.log, runnable, claims, now, decisions);
 		for (const r of claimed) unrun.delete(r.envelope.id);
 		// All settle before a failure propagates: a slot may go back only once its run is over.
 		const settled = await Promise.allSettled([
-			claimed.length > 0 && run(scope, claimed, claims, decisions),
+			claimed.length > 0 && run(scope, claimed, claims, done, decisions),
 			noSlotFree.length > 0 && sayWhyWaiting(rt, noSlotFree, now),
 			spent.length > 0 && failAbandoned(rt, spent),
 		]);
@@ -277,6 +276,46 @@ export async function executeBatch<Ctx>(scope: Scope<Ctx>, deliveries: readonly 
 	} finally {
 		// The rate places of runs that never started go back.
 		await admission?.giveBack(unrun);
+	}
+}
+
+/**
+ * Claims the runs, with the work and outcomes of the transactional ones in the
+ * same batch (transaction.ts) when the task's database is the engine's own
+ * binding: `done` holds the runs that batch finished, with their results. If
+ * it fails, the claim is made again without the work, which then runs as any
+ * task's: a failing statement is recorded as the run's error and retried.
+ */
+async function claimWithWork<Ctx>(
+	{ rt, ctx }: Scope<Ctx>,
+	runnable: readonly Runnable<Ctx>[],
+	requests: readonly ClaimRequest[],
+	now: Date,
+	also: readonly BatchStatement[],
+): Promise<{ claims: Claims; done: Map<string, Json> }> {
+	const kinds = new Map<Transaction<Ctx, unknown, Json>, string[]>();
+	for (const r of runnable) {
+		const transaction = r.entry.builtin ? undefined : r.entry.task.transaction;
+		if (transaction && transaction.db(ctx).$client === rt.db.$client)
+			kinds.set(transaction, [...(kinds.get(transaction) ?? []), r.envelope.id]);
+	}
+	if (kinds.size === 0) return { claims: await claimMany(rt.db, requests, now, { also }), done: new Map() };
+	const token = crypto.randomUUID();
+	try {
+		const work = [...kinds].map(([transaction, ids]) => inClaim(rt.db.$client, transaction, ctx, ids, token, now));
+		const claims = await claimMany(rt.db, requests, now, { also, token, last: work.flat() });
+		let at = 0;
+		const done = new Map<string, Json>();
+		for (const statements of work) {
+			at += statements.length;
+			for (const [id, result] of finishedIn(claims.lastResults[at - 1])) done.set(id, result);
+		}
+		return { claims, done };
+	} catch (err) {
+		rt.log.warn("a transactional task's work failed with its claim; claiming without it, to run it on its own", {
+			error: errorMessage(err),
+		});
+		return { claims: await claimMany(rt.db, requests, now, { also }), done: new Map() };
 	}
 }
 
@@ -397,11 +436,18 @@ function leaseSeconds<Ctx>(task: TaskDefinition<never>, batch: readonly Runnable
 	return Math.min(MAX_LEASE_SECONDS, task.timeoutSeconds * waves);
 }
 
-async function run<Ctx>(scope: Scope<Ctx>, claimed: readonly Runnable<Ctx>[], claims: Claims, decisions: Decision[]) {
+/** Runs the claimed runs; those in `done` finished in the claim's own transaction, with these results. */
+async function run<Ctx>(
+	scope: Scope<Ctx>,
+	claimed: readonly Runnable<Ctx>[],
+	claims: Claims,
+	done: ReadonlyMap<string, Json>,
+	decisions: Decision[],
+) {
 	const { rt } = scope;
 	const startedAt = Date.now();
 	const kinds = new Map<Registered<Ctx>, Runnable<Ctx>[]>();
-	for (const r of claimed) kinds.set(r.entry, [...(kinds.get(r.entry) ?? []), r]);
+	for (const r of claimed) if (!done.has(r.envelope.id)) kinds.set(r.entry, [...(kinds.get(r.entry) ?? []), r]);
 
 	const settled = new Map<Runnable<Ctx>, PromiseSettledResult<Json>>();
 	// A batch of one kind writes its effects in the outcomes' transaction: one
@@ -450,8 +496,19 @@ async function run<Ctx>(scope: Scope<Ctx>, claimed: readonly Runnable<Ctx>[], cl
 	if (failed) throw failed.reason;
 
 	const now = new Date();
-	const outcomes = claimed.map((r) => outcomeOf(r, attemptOf(r, claims), settled.get(r)));
-	const recorded = await recordAtOnce(rt, outcomes, withOutcomes, now);
+	const outcomes = claimed.map((r): Outcome => {
+		const { id } = r.envelope;
+		const result = done.get(id);
+		if (result !== undefined) return { id, attempt: attemptOf(r, claims), to: "SUCCESS", result };
+		return outcomeOf(r, attemptOf(r, claims), settled.get(r));
+	});
+	const recorded = await recordAtOnce(
+		rt,
+		outcomes.filter((o) => !done.has(o.id)),
+		withOutcomes,
+		now,
+	);
+	for (const id of done.keys()) recorded.add(id);
 	// Webhooks of the tasks that just finished, and the workflow steps their
 	// outcomes released (by trigger, in the same write); batches with neither
 	// pay nothing.

@@ -58,5 +58,6 @@ export type { TaskFilter, TaskPage } from "./store/list";
 export type { Bucket, Overview, Range } from "./store/stats";
 export { RANGES } from "./store/stats";
 export { UNKNOWN_NAME } from "./store/tasks";
+export type { Run, Runs, Transaction, WorkStatement } from "./transaction";
 export type { EnqueuedWorkflow, WorkflowBody, WorkflowOptions, WorkflowSpec, WorkflowStep } from "./workflows";
 export { MAX_CHAIN_STEPS, MAX_GROUP_MEMBERS, RESULT_AS_PATTERN } from "./workflows";

@@ -48,6 +48,7 @@ export async function readTask(rt: Runtime, id: string): Promise<TaskRow | undef
 		unsent: null,
 		waiting: null,
 		flowKey: null,
+		claimedBy: null,
 	};
 }
 

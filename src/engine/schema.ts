@@ -75,6 +75,12 @@ export const tasks = sqliteTable(
 		 * key's slots. Set by the claim.
 		 */
 		flowKey: text("flow_key"),
+		/**
+		 * The delivery that claimed the task last: a token of its claim, which
+		 * the statements of a transactional task's work and outcome, in the
+		 * claim's own D1 transaction, find their runs by.
+		 */
+		claimedBy: text("claimed_by"),
 	},
 	(t) => [
 		check("tasks_status_check", sql.raw(`status IN (${TASK_STATES.map((s) => `'${s}'`).join(", ")})`)),

@@ -341,7 +341,7 @@ describe("concurrency limit", () => {
 		const claim = sent.find((sql) => sql.includes("AS holder"));
 		if (!claim) throw new Error("no claim counted slots");
 		const list = JSON.stringify([{ id: "x", name: "exclusive_plan", payload: "{}", flow_key: "ada", limit: 1, rank: 1 }]);
-		const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${claim}`).bind(list, Date.now()).all<{ detail: string }>();
+		const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${claim}`).bind(list, Date.now(), "token").all<{ detail: string }>();
 		expect(plan.results.map((r) => r.detail).join("; ")).toMatch(/SEARCH holder USING COVERING INDEX tasks_slots_idx/);
 	});
 });

@@ -4,11 +4,12 @@
 // hand, as the platform would hand them to queue().
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { vi } from "vitest";
+import * as z from "zod";
 import { consumeBatch } from "../../src/engine/consumer";
 import { createEngineDb } from "../../src/engine/db";
-import { attemptsAllowed, DEFAULT_RETRY, type Json, type TaskDefinition } from "../../src/engine/define";
+import { attemptsAllowed, DEFAULT_RETRY, defineTask, type Json, type TaskDefinition } from "../../src/engine/define";
 import { createScopes, type EngineOptions, type TaskClient } from "../../src/engine/engine";
 import type { Envelope } from "../../src/engine/envelope";
 import { type Delivered, executeBatch } from "../../src/engine/execute";
@@ -123,4 +124,44 @@ export async function deliverBatch(
 		return call ? [{ id: message.id, delaySeconds: call[0]?.delaySeconds }] : [];
 	});
 	return { batch, result, retried };
+}
+
+/** A table of the stand-in app's own, for transactional tasks: a ledger whose amounts must be positive. */
+export async function createLedger(): Promise<void> {
+	await env.DB.prepare(
+		"CREATE TABLE IF NOT EXISTS ledger (task_id TEXT NOT NULL, account TEXT NOT NULL, cents INTEGER NOT NULL CHECK (cents > 0))",
+	).run();
+}
+
+/**
+ * A transactional stand-in task: books an amount, one ledger row per run (work
+ * that must not be done twice), and answers with the account's balance. `db`
+ * names the binding its work is written for: the engine's own by default.
+ */
+export function bookTask(name = "book", db: () => { $client: D1Database } = engineDb) {
+	return defineTask({
+		name,
+		input: z.object({ account: z.string(), cents: z.number().int() }),
+		concurrencyLimit: { limit: 1, key: (input) => input.account },
+		transaction: {
+			db,
+			work: (_ctx: StandInContext, runs) => [
+				sql`INSERT INTO ledger (task_id, account, cents)
+					SELECT id, ${runs.field("account")}, ${runs.field("cents")} FROM tasks WHERE ${runs.rows}`,
+			],
+			result: (run) =>
+				sql<Json>`json_object('account', ${run.field("account")},
+					'balance', (SELECT sum(cents) FROM ledger WHERE account = ${run.field("account")}))`,
+		},
+	});
+}
+
+/** The ledger's rows for these tasks. */
+export async function booked(taskIds: readonly string[]) {
+	const { results } = await env.DB.prepare(
+		"SELECT task_id, account, cents FROM ledger WHERE task_id IN (SELECT value FROM json_each(?))",
+	)
+		.bind(JSON.stringify(taskIds))
+		.all<{ task_id: string; account: string; cents: number }>();
+	return results;
 }

@@ -178,9 +178,10 @@ export interface Claims {
 // - A run whose consumer died on the task's last attempt left it STARTED: once
 //   its lease ends it is abandoned, not run once more than allowed.
 const CLAIM = `
-	INSERT INTO tasks (id, name, payload, status, attempts, created_at, updated_at, started_at, due_at, lease_expires_at, flow_key)
+	INSERT INTO tasks (id, name, payload, status, attempts, created_at, updated_at, started_at, due_at, lease_expires_at, flow_key,
+		claimed_by)
 	SELECT value->>'id', value->>'name', value->>'payload', 'STARTED', 1, value->>'created_at', ?2,
-		coalesce(value->>'started_at', ?2), value->>'created_at', value->>'lease_expires_at', value->>'flow_key'
+		coalesce(value->>'started_at', ?2), value->>'created_at', value->>'lease_expires_at', value->>'flow_key', ?3
 	FROM json_each(?1)
 	WHERE (value->>'flow_key' IS NULL OR value->>'rank' + (
 		SELECT count(*) FROM tasks AS holder WHERE holder.status = 'STARTED' AND holder.name = value->>'name'
@@ -189,7 +190,7 @@ const CLAIM = `
 			AND spent.attempts >= value->>'max_attempts')
 	ON CONFLICT (id) DO UPDATE SET status = 'STARTED', attempts = tasks.attempts + 1, started_at = excluded.started_at,
 		updated_at = excluded.updated_at, lease_expires_at = excluded.lease_expires_at, next_attempt_at = NULL,
-		waiting = NULL, flow_key = excluded.flow_key
+		waiting = NULL, flow_key = excluded.flow_key, claimed_by = excluded.claimed_by
 	WHERE tasks.status IN (${inList(sourcesOf("STARTED").filter((s) => s !== "STARTED"))})
 		OR (tasks.status = 'STARTED' AND tasks.lease_expires_at <= excluded.started_at)
 	RETURNING id, attempts`;
@@ -204,18 +205,28 @@ const FILL_TOMBSTONES = `
 	FROM json_each(?1) AS j
 	WHERE tasks.id = j.value->>'id' AND +tasks.status = 'REVOKED' AND +tasks.name = ?2`;
 
+/** What else a claim's round trip carries, in its transaction. */
+export interface ClaimWith {
+	/** Statements that run after the claim, whatever it claims. */
+	also?: readonly BatchStatement[];
+	/** The claim's token, which every task it claims is marked with (claimed_by). */
+	token?: string;
+	/** Statements that run last, finding the claimed runs by the token; their results are returned (`lastResults`). */
+	last?: readonly BatchStatement[];
+}
+
 /**
  * Claims many tasks for one run each, in one round trip. A task with no row yet
  * (enqueued without one) is inserted as STARTED; a PENDING or RETRY task, or a
  * STARTED one whose lease has expired, becomes STARTED with attempts + 1 and a
- * fresh lease. `also` runs in the same round trip, after the claim.
+ * fresh lease.
  */
 export async function claimMany(
 	db: EngineDb,
 	requests: readonly ClaimRequest[],
 	now: Date,
-	also: readonly BatchStatement[] = [],
-): Promise<Claims> {
+	{ also = [], token = crypto.randomUUID(), last = [] }: ClaimWith = {},
+): Promise<Claims & { lastResults: D1Result[] }> {
 	const d1 = db.$client;
 	const list = JSON.stringify(
 		requests.map((r) => ({
@@ -232,13 +243,15 @@ export async function claimMany(
 			rank: r.slot?.rank,
 		})),
 	);
-	const [claimed, effects, current] = await d1.batch([
-		d1.prepare(CLAIM).bind(list, ms(now)),
+	const results = await d1.batch([
+		d1.prepare(CLAIM).bind(list, ms(now), token),
 		d1.prepare(EFFECTS_OF).bind(list),
 		d1.prepare(STATUS_OF).bind(list),
 		d1.prepare(FILL_TOMBSTONES).bind(list, UNKNOWN_NAME),
 		...also,
+		...last,
 	]);
+	const [claimed, effects, current] = results;
 	const byTask = new Map<string, Map<string, Json>>();
 	for (const effect of rows<{ task_id: string; key: string; value: string }>(effects)) {
 		const known = byTask.get(effect.task_id) ?? new Map<string, Json>();
@@ -268,6 +281,7 @@ export async function claimMany(
 			]),
 		),
 		effects: byTask,
+		lastResults: results.slice(results.length - last.length),
 	};
 }
 
