@@ -503,9 +503,9 @@ async function main() {
 		`floor ${floor.roundTrip.medianMs} ms: ${share(floor.roundTrip.medianMs, report.roundTrip.medianMs)} of its speed`,
 	]);
 	const batchTargets: Record<string, number> = {
-		processUser: 3,
+		processUser: 1,
 		sendEmail: 2,
-		mixed: 4,
+		mixed: 3,
 	};
 	for (const [name, b] of Object.entries(d1)) {
 		const target = batchTargets[name] ?? 0;

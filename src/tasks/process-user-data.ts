@@ -1,7 +1,9 @@
-// process_user_data(user_id): the seed's second task. Setting a flag is
-// naturally idempotent, so a second run changes nothing visible. It works per
-// batch: one UPDATE marks every user of the batch.
-import { sql } from "drizzle-orm";
+// process_user_data(user_id): the seed's second task. Its work is one UPDATE,
+// so it is declared as a transaction: the consumer writes it in the claim's
+// own D1 batch, with the outcome, one statement for every user of the batch.
+// Marking a user processed is done once per run, and would change nothing
+// visible if done twice.
+import { inArray, sql } from "drizzle-orm";
 import * as z from "zod";
 import { users } from "../db/schema";
 import { defineTask } from "./define";
@@ -13,18 +15,16 @@ export const processUserData = defineTask({
 	input: z.object({ user_id: userId }).strict(),
 	// One run per user at a time, across every consumer.
 	concurrencyLimit: { limit: 1, key: (input) => String(input.user_id) },
-	async runBatch(ctx, items) {
-		const ids = [...new Set(items.map((item) => item.input.user_id))];
-		// The ids travel as one JSON parameter: D1 binds at most 100 per statement.
-		const found = await ctx.db
-			.update(users)
-			.set({ processed: true, updatedAt: new Date() })
-			.where(sql`${users.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`)
-			.returning({ id: users.id });
-		const processed = new Set(found.map((user) => user.id));
-		return items.map(({ input: { user_id } }) => ({
-			status: "fulfilled" as const,
-			value: processed.has(user_id) ? `Processed user ${user_id}` : `User ${user_id} not found`,
-		}));
+	transaction: {
+		db: (ctx) => ctx.db,
+		work: (ctx, runs) => [
+			ctx.db
+				.update(users)
+				.set({ processed: true, updatedAt: new Date() })
+				.where(inArray(users.id, runs.input("user_id"))),
+		],
+		result: (run) =>
+			sql<string>`iif(EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${run.field("user_id")}),
+				'Processed user ' || ${run.field("user_id")}, 'User ' || ${run.field("user_id")} || ' not found')`,
 	},
 });

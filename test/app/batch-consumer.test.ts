@@ -20,18 +20,21 @@ async function counted(bodies: unknown[]) {
 }
 
 describe("D1 round trips per batch (counted at the binding)", () => {
-	it("100 process_user_data tasks: claim, one UPDATE for every user, outcomes", async () => {
-		const users = await Promise.all(Array.from({ length: 100 }, () => createUser()));
-		const bodies = users.map((user) => envelope("process_user_data", { user_id: user.id }));
+	it("100 process_user_data tasks: the claim, one UPDATE for every user and the outcomes in one transaction", async () => {
+		const users = await Promise.all(Array.from({ length: 99 }, () => createUser()));
+		const missing = 2 ** 40;
+		const bodies = [...users.map((user) => user.id), missing].map((id) => envelope("process_user_data", { user_id: id }));
 
 		const { result, counts } = await counted(bodies);
 
 		expect(result.explicitAcks).toHaveLength(100);
-		expect(counts.roundTrips).toBe(3);
+		expect(counts.roundTrips).toBe(1);
+		expect(await taskRow(bodies[0]?.id ?? "")).toMatchObject({ result: `Processed user ${users[0]?.id}` });
+		expect(await taskRow(bodies[99]?.id ?? "")).toMatchObject({ status: "SUCCESS", result: `User ${missing} not found` });
 		const processed = await env.DB.prepare(
 			`SELECT count(*) AS n FROM users WHERE processed = 1 AND id IN (${users.map((u) => u.id).join(",")})`,
 		).first<{ n: number }>();
-		expect(processed?.n).toBe(100);
+		expect(processed?.n).toBe(99);
 		for (const body of bodies.slice(0, 3)) {
 			expect(await taskRow(body.id)).toMatchObject({ status: "SUCCESS", attempts: 1 });
 		}
