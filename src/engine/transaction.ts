@@ -8,7 +8,7 @@
 // and retried.
 import { eq, inArray, SQL, sql } from "drizzle-orm";
 import type { BatchItem as DrizzleBatchItem } from "drizzle-orm/batch";
-import { QueryBuilder, SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import type { Json } from "./json";
 import { MAX_OPEN_CONNECTIONS } from "./limits";
 import { tasks } from "./schema";
@@ -134,10 +134,7 @@ export async function runTransaction<Ctx, I, R extends Json>(
 /** Runs the work of `ids` and reads their results, in one transaction; returns the results by id. */
 async function transactionOf<Ctx, I, R extends Json>(transaction: Transaction<Ctx, I, R>, ctx: Ctx, ids: readonly string[]) {
 	const d1 = transaction.db(ctx).$client;
-	const results = new QueryBuilder()
-		.select({ id: tasks.id, result: sql<string>`json_quote(${transaction.result(run)})`.as("result") })
-		.from(tasks)
-		.where(theseRuns(ids));
+	const results = sql`SELECT id, json_quote(${transaction.result(run)}) AS result FROM tasks WHERE ${theseRuns(ids)}`;
 	const settled = await d1.batch([...transaction.work(ctx, runsOf(ids)).map((q) => prepared(d1, q)), prepared(d1, results)]);
 	const rows = (settled.at(-1)?.results ?? []) as { id: string; result: string }[];
 	return new Map(rows.map((row) => [row.id, JSON.parse(row.result) as R]));
