@@ -10,11 +10,14 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { ROOT, seedUsers, startHost, TOKEN } from "./host.ts";
+import type { LoadOptions } from "./load.ts";
 
 const run = promisify(execFile);
 const route = process.argv[2] ?? "/send-email";
 const seconds = Number(process.argv[3] ?? 6);
 const INSPECTOR_PORT = 9239;
+// Seeded users: a route with "{id}" (/process-user/{id}) goes to each in turn (bench/load.ts).
+const USERS = 2000;
 const EMAIL = JSON.stringify({ email: "ada@example.com", subject: "Bench", body: "Hello from the benchmark." });
 
 interface ProfileNode {
@@ -109,16 +112,26 @@ const host = await startHost("bench/worker/entry.ts", {
 	minify: false,
 });
 try {
-	await seedUsers(host, 2000);
+	await seedUsers(host, USERS);
 
 	const inspector = await inspect(INSPECTOR_PORT);
 	await inspector.send("Profiler.enable");
 	await inspector.send("Profiler.setSamplingInterval", { interval: 200 });
 	await inspector.send("Profiler.start");
-	const method = route === "/health" ? "GET" : "POST";
-	const args = ["--json", "-c", "32", "-d", String(seconds), "-m", method, "-H", `authorization=Bearer ${TOKEN}`];
-	if (route === "/send-email") args.push("-H", "content-type=application/json", "-b", EMAIL);
-	const { stdout } = await run(path.join(ROOT, "node_modules/.bin/autocannon"), [...args, new URL(route, host.url).toString()]);
+	const email = route === "/send-email";
+	const options: LoadOptions = {
+		url: host.url.toString(),
+		route,
+		users: USERS,
+		connections: 32,
+		seconds,
+		method: route === "/health" ? "GET" : "POST",
+		headers: { authorization: `Bearer ${TOKEN}`, ...(email ? { "content-type": "application/json" } : {}) },
+		body: email ? EMAIL : undefined,
+	};
+	const { stdout } = await run(process.execPath, [path.join(ROOT, "bench/load.ts"), JSON.stringify(options)], {
+		maxBuffer: 64 * 1024 * 1024,
+	});
 	const { profile } = await inspector.send<{ profile: Profile }>("Profiler.stop");
 	inspector.close();
 
