@@ -83,6 +83,16 @@ describe("overview aggregates", () => {
 		expect(halfHour(2 * 60 * MIN)).toMatchObject({ enqueued: 2, succeeded: 1, failed: 1 });
 	});
 
+	it("counts per name however many names the app registers (D1 binds at most 100 parameters a statement)", async () => {
+		const many = Array.from({ length: 150 }, (_, i) => `task_${i}`);
+		await seed("task_149", "SUCCESS", 10 * MIN, { finishedAgo: 9 * MIN });
+
+		const overview = await loadOverview(testContext().db, new Date(NOW), "1h", many);
+
+		expect(overview.names).toContainEqual({ name: "task_149", hour: 1, day: 1, failedHour: 0, failedDay: 0 });
+		expect(overview.names.map((n) => n.name)).not.toContain("task_0");
+	});
+
 	it.each(["1h", "24h"] as const)("answers every %s query from an index range", async (range) => {
 		const q = overviewQueries(testContext().db, new Date(NOW), range, names);
 		for (const query of [q.byState, q.byName, q.failedByName, q.unfinished, q.oldestDue, q.buckets]) {
