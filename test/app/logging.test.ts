@@ -1,12 +1,16 @@
 // Structured logs: one JSON line per line-worthy event, at or above LOG_LEVEL
-// (default info): at info, a task writes two, enqueued and how it ended.
+// (default info, production's warn): at info, a task writes two, enqueued and
+// how it ended; at warn, none if it went well.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import wranglerToml from "../../wrangler.toml?raw";
 import { call, deliver, postJson, recorded } from "./helpers";
 
 // The same bindings, logging at another level (each env is its own isolate-lifetime config).
 const atLevel = (LOG_LEVEL: string): Env => ({ ...env, LOG_LEVEL }) as Env;
 const debugEnv = atLevel("debug");
+// Production's level, as wrangler.toml sets it: a task that went well writes no line there.
+const productionLevel = /\[env\.production\.vars\][^[]*?\nLOG_LEVEL = "(\w+)"/.exec(wranglerToml)?.[1];
 const warnEnv = atLevel("warn");
 
 afterEach(() => vi.restoreAllMocks());
@@ -82,6 +86,10 @@ describe("logs", () => {
 			["debug", "STARTED"],
 			["info", "SUCCESS"],
 		]);
+	});
+
+	it("is at warn in production, where the test below holds", () => {
+		expect(productionLevel).toBe("warn");
 	});
 
 	it("writes nothing for a task that went well at warn, and still its failures", async () => {
