@@ -23,6 +23,13 @@ export function bundle(entry: string, env?: string, { minify = true } = {}): str
 	return path.join(outdir, `${path.basename(entry, ".ts")}.js`);
 }
 
+/** A var as wrangler.toml's production environment sets it. */
+export function productionVar(name: string): string | undefined {
+	const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"), "production");
+	const value = (workerOptions.bindings as Record<string, unknown> | undefined)?.[name];
+	return typeof value === "string" ? value : undefined;
+}
+
 export interface Host {
 	mf: Miniflare;
 	url: URL;

@@ -12,12 +12,17 @@ import type autocannon from "autocannon";
 import { type CeleryRun, parseCeleryRun, sideBySide } from "./against.ts";
 import { billing } from "./billing.ts";
 import { coldStart } from "./cold-start.ts";
-import { bundle, type Host, ROOT, seedUsers, startHost, TOKEN } from "./host.ts";
+import { bundle, type Host, productionVar, ROOT, seedUsers, startHost, TOKEN } from "./host.ts";
 import type { LoadOptions } from "./load.ts";
 
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 32;
+// The Worker is measured with the enqueue limiter counting in memory (see
+// bench/worker/entry.ts) and logging at the level production sets: a task that
+// went well writes no line there. A variant measures development's "info".
+const PRODUCTION_LOG_LEVEL = productionVar("LOG_LEVEL") ?? "info";
+const MEASURED = { BENCH_LIMITER: "memory", LOG_LEVEL: PRODUCTION_LOG_LEVEL };
 // Seeded users: POST /process-user/:id goes to each in turn, as the reference's wrk script does.
 const USERS = 2000;
 const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
@@ -315,7 +320,7 @@ async function enqueueLoad(host: Host, which: keyof typeof ENQUEUE, prefix = "")
  * so that the machine's noise falls on both alike.
  */
 async function headline() {
-	const host = await startHost(ENTRY, { vars: { BENCH_LIMITER: "memory" } });
+	const host = await startHost(ENTRY, { vars: MEASURED });
 	try {
 		await seedUsers(host, USERS);
 		const health = await load(host, "GET /health", "/health");
@@ -353,11 +358,13 @@ async function headline() {
 }
 
 /**
- * The same enqueue loads and drains on the Worker built from the same tasks
- * without their flow limits (BENCH_LIMITS=off): what FlowControl costs.
+ * The same enqueue loads and drains on a variant of the headline's host,
+ * measured after it: the Worker built from the same tasks without their flow
+ * limits (BENCH_LIMITS=off: what flow control costs), and the Worker at
+ * LOG_LEVEL=warn (what the two lines a task logs at info cost).
  */
-async function limitsOff() {
-	const host = await startHost(ENTRY, { vars: { BENCH_LIMITER: "memory", BENCH_LIMITS: "off" } });
+async function variant(vars: Record<string, string>) {
+	const host = await startHost(ENTRY, { vars: { ...MEASURED, ...vars } });
 	try {
 		await seedUsers(host, USERS);
 		// As on the headline's host, /health first: both hosts' enqueue loads start on a warmed isolate.
@@ -401,7 +408,8 @@ async function main() {
 	// Read first: a wrong path fails before minutes of measuring.
 	const celery = againstArg();
 	const results = await headline();
-	const off = await limitsOff();
+	const off = await variant({ BENCH_LIMITS: "off" });
+	const chatty = await variant({ LOG_LEVEL: "info" });
 	const { d1, probes } = await perBatchAndProbes();
 	const bill = await billing();
 	const size = bundleSize();
@@ -414,6 +422,7 @@ async function main() {
 		host: "Miniflare API (workerd) on 127.0.0.1, bundles built by wrangler; no wrangler dev proxy",
 		limiter:
 			"the enqueue limiter counts in isolate memory, as production's binding counts locally; the probe shows one call to Miniflare's SQLite-backed emulation",
+		logs: `LOG_LEVEL=${PRODUCTION_LOG_LEVEL}, as wrangler.toml's production environment sets it; the LOG_LEVEL=info rows are development's`,
 		load: `autocannon ${version("autocannon")}, ${CONNECTIONS} connections, ${SECONDS} s per route`,
 		versions: {
 			node: process.version,
@@ -432,6 +441,10 @@ async function main() {
 		limitsOff: {
 			enqueue: [off.sendEmail, off.processUser],
 			drain: [off.drainUsers, off.drainEmails],
+		},
+		logsAtInfo: {
+			enqueue: [chatty.sendEmail, chatty.processUser],
+			drain: [chatty.drainUsers, chatty.drainEmails],
 		},
 		roundTrip: results.roundTrip,
 		floor: results.floor,
@@ -507,6 +520,21 @@ async function main() {
 	onOff(results.processUser.name, results.processUser.rps, off.processUser.rps, "req/s");
 	onOff(`drain ${off.drainUsers.name}`, results.drainUsers.perSecond, off.drainUsers.perSecond, "tasks/s");
 	onOff(`drain ${off.drainEmails.name}`, results.drainEmails.perSecond, off.drainEmails.perSecond, "tasks/s");
+	// The headline logs at production's level; the same at development's "info"
+	// (two lines a task), measured in this run.
+	const atInfo = (name: string, measured: number, info: number, unit: string, p99 = "") =>
+		rows.push([
+			`${name}, LOG_LEVEL=info`,
+			`${info} ${unit}${p99}`,
+			`at ${PRODUCTION_LOG_LEVEL} ${measured} ${unit}: ${(info / measured).toFixed(2)}x of it`,
+			"",
+		]);
+	for (const which of ["sendEmail", "processUser"] as const) {
+		atInfo(results[which].name, results[which].rps, chatty[which].rps, "req/s", `, p99 ${chatty[which].p99} ms`);
+	}
+	for (const which of ["drainUsers", "drainEmails"] as const) {
+		atInfo(`drain ${results[which].name}`, results[which].perSecond, chatty[which].perSecond, "tasks/s");
+	}
 	rows.push([
 		"round trip",
 		`${report.roundTrip.medianMs} ms median`,
@@ -566,7 +594,7 @@ async function main() {
 		printTable(report.against.rows);
 	}
 	console.log(
-		`\n${report.machine.cores} cores, ${report.host}; ${report.load}; ${report.seconds} s. Written to bench/results/latest.json`,
+		`\n${report.machine.cores} cores, ${report.host}; ${report.logs}; ${report.load}; ${report.seconds} s. Written to bench/results/latest.json`,
 	);
 }
 
