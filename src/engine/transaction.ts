@@ -40,10 +40,10 @@ export interface Transaction<Ctx, I, R extends Json> {
 	 */
 	db(ctx: Ctx): { $client: D1Database };
 	/**
-	 * The statements that do the work of `runs`, run in order. Written in the
-	 * claim's transaction they run once per run; on their own (after a failed
-	 * batch, or on another binding) a run's may run again, so they must be
-	 * safe to.
+	 * The statements that do the work of `runs`, run in order. In the claim's
+	 * transaction they are done once per run; on their own (after a failed
+	 * batch, or on another binding) a run's work may be done again, so it must
+	 * be safe to run twice.
 	 */
 	work(ctx: Ctx, runs: Runs<I>): readonly WorkStatement[];
 	/** Each run's result, as a SQL expression evaluated after the work (a JSON value, or text or a number). */
