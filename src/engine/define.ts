@@ -36,11 +36,7 @@ export interface RetryPolicy {
 	maxDelaySeconds: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
-	maxRetries: 3,
-	baseDelaySeconds: 10,
-	maxDelaySeconds: 600,
-});
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ maxRetries: 3, baseDelaySeconds: 10, maxDelaySeconds: 600 });
 
 /** How many runs a task may have in all: its first and its retries. */
 export const attemptsAllowed = (policy: RetryPolicy) => policy.maxRetries + 1;
@@ -145,21 +141,9 @@ interface CommonOptions<Ctx, S extends z.ZodType, N extends string> extends Flow
  */
 export type TaskOptions<Ctx, S extends z.ZodType, R extends Json, N extends string = string> = CommonOptions<Ctx, S, N> &
 	(
-		| {
-				run(ctx: Ctx, input: z.output<S>, task: TaskInfo): Promise<R>;
-				runBatch?: never;
-				transaction?: never;
-		  }
-		| {
-				runBatch(ctx: Ctx, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>;
-				run?: never;
-				transaction?: never;
-		  }
-		| {
-				transaction: Transaction<Ctx, z.output<S>, R>;
-				run?: never;
-				runBatch?: never;
-		  }
+		| { run(ctx: Ctx, input: z.output<S>, task: TaskInfo): Promise<R>; runBatch?: never; transaction?: never }
+		| { runBatch(ctx: Ctx, items: readonly BatchItem<z.output<S>>[]): Promise<BatchResults<R>>; run?: never; transaction?: never }
+		| { transaction: Transaction<Ctx, z.output<S>, R>; run?: never; runBatch?: never }
 	);
 
 // A lease longer than a consumer's wall time would outlive any consumer that
@@ -196,6 +180,9 @@ export function defineTask<Ctx, S extends z.ZodType, R extends Json, N extends s
 	}
 	checkFlow(options);
 	const { run, transaction, rateLimit, concurrencyLimit, debounce } = options;
+	// A transactional task run outside the claim's batch (after that batch
+	// failed, or written for another binding) does its work in a transaction of
+	// its own.
 	const runBatch: TaskOptions<Ctx, S, R, N>["runBatch"] =
 		options.runBatch ??
 		(transaction &&
