@@ -134,7 +134,7 @@ export function overviewQueries(db: EngineDb, now: Date, range: Range, names: re
 
 export async function loadOverview(db: EngineDb, now: Date, range: Range, names: readonly string[]): Promise<Overview> {
 	const q = overviewQueries(db, now, range, names);
-	const [[byState, byName, failedByName, unfinished, oldestDue, counted, waiting], failures] = await Promise.all([
+	const [[byState, byName, failedByName, unfinished, oldestDue, perBucket, waiting], failures] = await Promise.all([
 		db.batch([q.byState, q.byName, q.failedByName, q.unfinished, q.oldestDue, q.buckets, q.waiting]),
 		// The same query as GET /tasks?status=FAILURE.
 		listTasks(db, { status: "FAILURE", limit: 8 }),
@@ -150,7 +150,7 @@ export async function loadOverview(db: EngineDb, now: Date, range: Range, names:
 		perName.set(r.name, { ...row, failedHour: r.hour, failedDay: r.day });
 	}
 
-	const buckets: Bucket[] = counted.map((r) => ({
+	const buckets: Bucket[] = perBucket.map((r) => ({
 		start: new Date(q.from.getTime() + r.i * q.bucketMs),
 		enqueued: r.enqueued,
 		succeeded: r.succeeded,
