@@ -136,6 +136,9 @@ async function applyMigrations(db: D1Database): Promise<void> {
 	}
 }
 
+/** How many users the bench seeds: POST /process-user/:id loads go to each in turn, as the reference's wrk script does. */
+export const SEEDED_USERS = 2000;
+
 /** Users 1..n, as user<i>@example.com: the rows process_user_data works on and the benchmark's emails go to. */
 export async function seedUsers(host: Host, n: number): Promise<void> {
 	const statements = [];

@@ -1,14 +1,16 @@
 // Posts N enqueue requests, 32 at a time, with autocannon in this separate
 // process (the load generator stays off the process that hosts Miniflare), and
-// prints the task ids and when the first request went out, as JSON. With a
-// prefix, the routes under it (the bench entry's bare floor, /__bench/bare).
-//   node bench/post.ts <base url> <token> <process_user_data|send_email> <n> [prefix]
+// prints the task ids and when the first request went out, as JSON. Users
+// 1..<users> are processed in turn. With a prefix, the routes under it (the
+// bench entry's bare floor, /__bench/bare).
+//   node bench/post.ts <base url> <token> <process_user_data|send_email> <n> <users> [prefix]
 import autocannon from "autocannon";
 
-const [url, token, kind, count, prefix = ""] = process.argv.slice(2);
+const [url, token, kind, count, seeded, prefix = ""] = process.argv.slice(2);
 const n = Number(count);
-if (!url || !token || (kind !== "process_user_data" && kind !== "send_email") || !(n > 0)) {
-	throw new Error("usage: node bench/post.ts <base url> <token> <process_user_data|send_email> <n> [prefix]");
+const users = Number(seeded);
+if (!url || !token || (kind !== "process_user_data" && kind !== "send_email") || !(n > 0) || !(users > 0)) {
+	throw new Error("usage: node bench/post.ts <base url> <token> <process_user_data|send_email> <n> <users> [prefix]");
 }
 
 let next = 0;
@@ -25,7 +27,7 @@ const result = await autocannon({
 			setupRequest(request) {
 				const i = next++;
 				return kind === "process_user_data"
-					? { ...request, path: `${prefix}/process-user/${(i % 2000) + 1}` }
+					? { ...request, path: `${prefix}/process-user/${(i % users) + 1}` }
 					: {
 							...request,
 							path: `${prefix}/send-email`,

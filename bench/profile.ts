@@ -9,15 +9,13 @@ import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { ROOT, seedUsers, startHost, TOKEN } from "./host.ts";
+import { ROOT, SEEDED_USERS, seedUsers, startHost, TOKEN } from "./host.ts";
 import type { LoadOptions } from "./load.ts";
 
 const run = promisify(execFile);
 const route = process.argv[2] ?? "/send-email";
 const seconds = Number(process.argv[3] ?? 6);
 const INSPECTOR_PORT = 9239;
-// Seeded users: a route with "{id}" (/process-user/{id}) goes to each in turn (bench/load.ts).
-const USERS = 2000;
 const EMAIL = JSON.stringify({ email: "ada@example.com", subject: "Bench", body: "Hello from the benchmark." });
 
 interface ProfileNode {
@@ -112,7 +110,7 @@ const host = await startHost("bench/worker/entry.ts", {
 	minify: false,
 });
 try {
-	await seedUsers(host, USERS);
+	await seedUsers(host, SEEDED_USERS);
 
 	const inspector = await inspect(INSPECTOR_PORT);
 	await inspector.send("Profiler.enable");
@@ -122,7 +120,7 @@ try {
 	const options: LoadOptions = {
 		url: host.url.toString(),
 		route,
-		users: USERS,
+		users: SEEDED_USERS,
 		connections: 32,
 		seconds,
 		method: route === "/health" ? "GET" : "POST",

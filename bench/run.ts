@@ -12,7 +12,7 @@ import type autocannon from "autocannon";
 import { type CeleryRun, parseCeleryRun, sideBySide } from "./against.ts";
 import { billing } from "./billing.ts";
 import { coldStart } from "./cold-start.ts";
-import { bundle, type Host, productionVar, ROOT, seedUsers, startHost, TOKEN } from "./host.ts";
+import { bundle, type Host, productionVar, ROOT, SEEDED_USERS, seedUsers, startHost, TOKEN } from "./host.ts";
 import type { LoadOptions } from "./load.ts";
 
 const run = promisify(execFile);
@@ -23,8 +23,6 @@ const CONNECTIONS = 32;
 // went well writes no line there. A variant measures development's "info".
 const PRODUCTION_LOG_LEVEL = productionVar("LOG_LEVEL") ?? "info";
 const MEASURED = { BENCH_LIMITER: "memory", LOG_LEVEL: PRODUCTION_LOG_LEVEL };
-// Seeded users: POST /process-user/:id goes to each in turn, as the reference's wrk script does.
-const USERS = 2000;
 const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
 
 const step = (what: string) => console.error(`... ${what}`);
@@ -41,7 +39,7 @@ async function load(
 	const options: LoadOptions = {
 		url: host.url.toString(),
 		route,
-		users: USERS,
+		users: SEEDED_USERS,
 		connections: CONNECTIONS,
 		seconds: init.seconds ?? SECONDS,
 		method: init.method ?? "GET",
@@ -142,7 +140,7 @@ async function drain(host: Host, kind: "process_user_data" | "send_email", n: nu
 	step(`drain ${n} ${kind}${prefix && ` under ${prefix}`}`);
 	const { stdout } = await run(
 		process.execPath,
-		[path.join(ROOT, "bench/post.ts"), host.url.toString(), TOKEN, kind, String(n), prefix],
+		[path.join(ROOT, "bench/post.ts"), host.url.toString(), TOKEN, kind, String(n), String(SEEDED_USERS), prefix],
 		{
 			maxBuffer: 16 * 1024 * 1024,
 		},
@@ -322,7 +320,7 @@ async function enqueueLoad(host: Host, which: keyof typeof ENQUEUE, prefix = "")
 async function headline() {
 	const host = await startHost(ENTRY, { vars: MEASURED });
 	try {
-		await seedUsers(host, USERS);
+		await seedUsers(host, SEEDED_USERS);
 		const health = await load(host, "GET /health", "/health");
 		const enqueue = async (which: keyof typeof ENQUEUE) => ({
 			ours: await enqueueLoad(host, which),
@@ -366,7 +364,7 @@ async function headline() {
 async function variant(vars: Record<string, string>) {
 	const host = await startHost(ENTRY, { vars: { ...MEASURED, ...vars } });
 	try {
-		await seedUsers(host, USERS);
+		await seedUsers(host, SEEDED_USERS);
 		// As on the headline's host, /health first: both hosts' enqueue loads start on a warmed isolate.
 		await load(host, "GET /health", "/health");
 		const sendEmail = await enqueueLoad(host, "sendEmail");
