@@ -60,8 +60,8 @@ function createdSince(
 	keys: readonly string[],
 	since: { day: Date; hour: Date },
 ) {
-	// The keys travel as one JSON parameter: D1 binds at most 100 a statement,
-	// and an app may register more task names than that.
+	// The keys travel as one JSON parameter: an app may register more task
+	// names than D1 binds to one statement (limits.ts, MAX_BOUND_PARAMETERS).
 	const from = (start: Date) => sql`${column} = k.value AND ${tasks.createdAt} >= ${start.getTime()}`;
 	return db
 		.select({
