@@ -2,6 +2,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { tokenId } from "../../src/http/auth";
 import worker from "../../src/index";
 import { BASE, call, postJson, rowCounts, TOKENS } from "./helpers";
 
@@ -28,6 +29,15 @@ describe("authentication", () => {
 		const res = await call("/tasks", { headers: { Authorization: "Bearer not-a-real-token-at-all" } });
 		expect(res.status).toBe(401);
 		expect(res.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
+	});
+
+	it.each([
+		["differs in its last character", (t: string) => `${t.slice(0, -1)}${t.endsWith("x") ? "y" : "x"}`],
+		["is a configured one cut short", (t: string) => t.slice(0, -1)],
+		["is a configured one with more after it", (t: string) => `${t}x`],
+	])("answers 401 to a token that %s", async (_case, alter) => {
+		const res = await call("/tasks", { headers: { Authorization: `Bearer ${alter(TOKENS.main)}` } });
+		expect(res.status).toBe(401);
 	});
 
 	it("accepts every configured token, so keys rotate without downtime", async () => {
@@ -85,6 +95,7 @@ describe("authentication", () => {
 		expect(all).not.toContain("wrong-token-0123456789");
 		const request = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "request" && l.path === "/send-email");
 		expect(request.token_id).toMatch(/^tok_[0-9a-f]{12}$/);
+		expect(request.token_id).toBe(await tokenId(TOKENS.main));
 	});
 });
 
