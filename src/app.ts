@@ -37,7 +37,7 @@ const corsOf = oncePer((origins: readonly string[]) =>
 
 /** CORS only for the origins the environment lists; none by default. */
 const corsFromConfig: MiddlewareHandler<AppEnv> = (c, next) => {
-	const origins = c.var.ctx.config.corsOrigins;
+	const origins = c.get("ctx").config.corsOrigins;
 	return origins.length === 0 ? next() : corsOf(origins)(c, next);
 };
 

@@ -43,7 +43,7 @@ login.get("/login", async (c) => {
 login.post("/login", async (c) => {
 	const form = await c.req.parseBody();
 	const next = safeNext(typeof form.next === "string" ? form.next : undefined);
-	const { ctx } = c.var;
+	const ctx = c.get("ctx");
 	const { success } = await ctx.loginLimiter.limit({ key: c.req.header("CF-Connecting-IP") ?? "unknown" });
 	if (!success) {
 		const error = "Too many sign-in attempts from your address. Wait a minute, then try again.";

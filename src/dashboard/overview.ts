@@ -167,7 +167,7 @@ overview.get("/", async (c) => {
 	if (!parsed.success) {
 		throw new AppError(400, "validation_error", "Unknown chart range", [{ path: "range", message: "must be 1h or 24h" }]);
 	}
-	const { ctx } = c.var;
+	const ctx = c.get("ctx");
 	const [data, backlog] = await Promise.all([
 		ctx.tasks.overview(parsed.data),
 		// Tasks that run now have no row until a consumer claims them: the queue

@@ -30,7 +30,7 @@ export interface Session {
 }
 
 export async function startSession(c: Context<AppEnv>, token: string, now = Date.now()): Promise<void> {
-	const { db, config } = c.var.ctx;
+	const { db, config } = c.get("ctx");
 	const id = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
 	const expired = db
 		.select({ id: dashboardSessions.id })
@@ -52,13 +52,13 @@ export async function startSession(c: Context<AppEnv>, token: string, now = Date
 /** Signs out: the session's row goes, so its cookie opens nothing even if the browser keeps it. */
 export async function endSession(c: Context<AppEnv>): Promise<void> {
 	const id = await sessionId(c);
-	if (id) await c.var.ctx.db.delete(dashboardSessions).where(eq(dashboardSessions.id, id));
+	if (id) await c.get("ctx").db.delete(dashboardSessions).where(eq(dashboardSessions.id, id));
 	deleteCookie(c, COOKIE, cookieOptions);
 }
 
 /** The session id in the request's cookie, if the cookie is ours. */
 async function sessionId(c: Context<AppEnv>): Promise<string | undefined> {
-	const value = await getSignedCookie(c, c.var.ctx.config.sessionSecret, COOKIE, "host");
+	const value = await getSignedCookie(c, c.get("ctx").config.sessionSecret, COOKIE, "host");
 	// undefined: no cookie; false: its signature does not verify.
 	return value && /^[0-9a-f]{64}$/.test(value) ? value : undefined;
 }
@@ -67,7 +67,7 @@ async function sessionId(c: Context<AppEnv>): Promise<string | undefined> {
 export async function readSession(c: Context<AppEnv>, now = Date.now()): Promise<Session | undefined> {
 	const id = await sessionId(c);
 	if (!id) return undefined;
-	const { db, config } = c.var.ctx;
+	const { db, config } = c.get("ctx");
 	const row = await db
 		.select({ tokenId: dashboardSessions.tokenId, expiresAt: dashboardSessions.expiresAt })
 		.from(dashboardSessions)

@@ -142,9 +142,9 @@ export const taskDetail = new Hono<AppEnv>();
 taskDetail.get("/:id", async (c) => {
 	const id = taskId(c.req.param("id"));
 	// A task still on the queue shows as the API shows it: PENDING, by its id.
-	const task = await c.var.ctx.tasks.get(id);
+	const task = await c.get("ctx").tasks.get(id);
 	if (!task) throw notFound("Task");
-	const flow = task.workflowId ? await c.var.ctx.tasks.workflow(task.workflowId) : undefined;
+	const flow = task.workflowId ? await c.get("ctx").tasks.workflow(task.workflowId) : undefined;
 	const notice = c.req.query("notice");
 	return c.html(
 		layout(
@@ -158,11 +158,11 @@ taskDetail.get("/:id", async (c) => {
 
 taskDetail.post("/:id/revoke", async (c) => {
 	const id = taskId(c.req.param("id"));
-	await c.var.ctx.tasks.revoke(id);
+	await c.get("ctx").tasks.revoke(id);
 	return c.redirect(`/dashboard/tasks/${id}?notice=revoked`, 303);
 });
 
 taskDetail.post("/:id/retry", async (c) => {
-	const { id } = await c.var.ctx.tasks.retry(taskId(c.req.param("id")));
+	const { id } = await c.get("ctx").tasks.retry(taskId(c.req.param("id")));
 	return c.redirect(`/dashboard/tasks/${id}?notice=retried`, 303);
 });

@@ -112,7 +112,7 @@ tasksList.get("/", async (c) => {
 		limit: PAGE_SIZE,
 		cursor: filters.cursor,
 	};
-	const page = await c.var.ctx.tasks.list(filter);
+	const page = await c.get("ctx").tasks.list(filter);
 	const newest = filters.cursor && html`<a href="/dashboard/tasks${queryOf(filters)}">Newest</a>`;
 	const older =
 		page.nextCursor && html`<a href="/dashboard/tasks${queryOf(filters, page.nextCursor)}" rel="next">Older tasks</a>`;
@@ -120,7 +120,7 @@ tasksList.get("/", async (c) => {
 		layout(
 			{ title: "Tasks", section: "tasks" },
 			html`${toolbar("Tasks")}
-			${filterForm(filters, c.var.ctx.tasks.names)}
+			${filterForm(filters, c.get("ctx").tasks.names)}
 			<div id="live">${page.tasks.length === 0 ? html`<p>No tasks match these filters.</p>` : table(page.tasks)}</div>
 			<nav class="pager" aria-label="Pages">${newest}${older}</nav>`,
 		),

@@ -120,7 +120,8 @@ export function taskRoute<S extends ObjectSchema, B extends ObjectSchema = S>(
 		}),
 		async (c) => {
 			const { delay_seconds, eta, callback_url, ...rest } = c.req.valid("json") as Record<string, unknown> & Schedule;
-			const enqueued = await c.var.ctx.tasks.enqueue(
+			const { tasks } = c.get("ctx");
+			const enqueued = await tasks.enqueue(
 				options.task,
 				toInput(rest),
 				enqueueOptions(c.req.valid("header"), { delay_seconds, eta, callback_url }),

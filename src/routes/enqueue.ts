@@ -74,7 +74,7 @@ enqueue.openapi(
 	async (c) => {
 		const { user_id } = c.req.valid("param");
 		const options = enqueueOptions(c.req.valid("header"), c.req.valid("json"));
-		return accepted(c, await c.var.ctx.tasks.enqueue(processUserData, { user_id }, options));
+		return accepted(c, await c.get("ctx").tasks.enqueue(processUserData, { user_id }, options));
 	},
 );
 
@@ -91,7 +91,7 @@ enqueue.openapi(
 		const { user_ids, then, ...schedule } = c.req.valid("json");
 		const inputs = user_ids.map((user_id) => ({ user_id }));
 		const options = enqueueOptions(c.req.valid("header"), schedule);
-		if (!then) return acceptedMany(c, await c.var.ctx.tasks.enqueueMany(processUserData, inputs, options));
+		if (!then) return acceptedMany(c, await c.get("ctx").tasks.enqueueMany(processUserData, inputs, options));
 		// A chord: the users as its group, `then` as its callback.
 		if (schedule.callback_url !== undefined) {
 			throw new AppError(400, "validation_error", "callback_url is not taken with then", [
@@ -99,7 +99,8 @@ enqueue.openapi(
 			]);
 		}
 		const group = inputs.map((input) => ({ task: processUserData, input }));
-		return workflowAccepted(c, await c.var.ctx.tasks.enqueueWorkflow({ group, callback: stepsOf([then], "then")[0] }, options));
+		const { tasks } = c.get("ctx");
+		return workflowAccepted(c, await tasks.enqueueWorkflow({ group, callback: stepsOf([then], "then")[0] }, options));
 	},
 );
 
@@ -116,6 +117,6 @@ enqueue.openapi(
 		const { messages, ...schedule } = c.req.valid("json");
 		const inputs = messages.map(({ email, subject, body }) => ({ recipient: email, subject, body }));
 		const options = enqueueOptions(c.req.valid("header"), schedule);
-		return acceptedMany(c, await c.var.ctx.tasks.enqueueMany(sendEmail, inputs, options));
+		return acceptedMany(c, await c.get("ctx").tasks.enqueueMany(sendEmail, inputs, options));
 	},
 );

@@ -98,7 +98,7 @@ tasksByName.openapi(
 		const { name, input, ...schedule } = c.req.valid("json") as { name: string; input: unknown } & Schedule;
 		const task = callable.get(name) as TaskRef;
 		const options = enqueueOptions(c.req.valid("header"), schedule);
-		return accepted(c, await c.var.ctx.tasks.enqueue(task, input, options));
+		return accepted(c, await c.get("ctx").tasks.enqueue(task, input, options));
 	},
 );
 
@@ -121,6 +121,6 @@ tasksByName.openapi(
 	async (c) => {
 		const { tasks, ...schedule } = c.req.valid("json");
 		const items = tasks.map(({ name, input }) => ({ task: callable.get(name) as TaskRef, input }));
-		return acceptedMany(c, await c.var.ctx.tasks.enqueueEach(items, enqueueOptions(c.req.valid("header"), schedule)));
+		return acceptedMany(c, await c.get("ctx").tasks.enqueueEach(items, enqueueOptions(c.req.valid("header"), schedule)));
 	},
 );

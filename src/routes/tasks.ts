@@ -56,7 +56,7 @@ tasks.openapi(
 	}),
 	async (c) => {
 		const q = c.req.valid("query");
-		const page = await c.var.ctx.tasks.list({
+		const page = await c.get("ctx").tasks.list({
 			status: q.status,
 			name: q.name,
 			createdAfter: q.created_after ? new Date(q.created_after) : undefined,
@@ -85,7 +85,7 @@ tasks.openapi(
 	async (c) => {
 		const { task_id } = c.req.valid("param");
 		const { wait } = c.req.valid("query");
-		const row = wait ? await c.var.ctx.tasks.wait(task_id, { timeoutSeconds: wait }) : await c.var.ctx.tasks.get(task_id);
+		const row = wait ? await c.get("ctx").tasks.wait(task_id, { timeoutSeconds: wait }) : await c.get("ctx").tasks.get(task_id);
 		if (!row) throw notFound("Task");
 		return c.json(toTaskBody(row), 200);
 	},
@@ -107,7 +107,7 @@ tasks.openapi(
 			409: errorResponse("The task is running or finished"),
 		},
 	}),
-	async (c) => c.json(toTaskBody(await c.var.ctx.tasks.revoke(c.req.valid("param").task_id)), 200),
+	async (c) => c.json(toTaskBody(await c.get("ctx").tasks.revoke(c.req.valid("param").task_id)), 200),
 );
 
 tasks.openapi(
@@ -129,5 +129,5 @@ tasks.openapi(
 			503: errorResponse("The queue refused the message; nothing was enqueued"),
 		},
 	}),
-	async (c) => accepted(c, await c.var.ctx.tasks.retry(c.req.valid("param").task_id)),
+	async (c) => accepted(c, await c.get("ctx").tasks.retry(c.req.valid("param").task_id)),
 );

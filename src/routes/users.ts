@@ -52,7 +52,7 @@ export const users = createRouter()
 		}),
 		async (c) => {
 			const { email, name, welcome_email } = c.req.valid("json");
-			const { db, tasks } = c.var.ctx;
+			const { db, tasks } = c.get("ctx");
 			const now = new Date();
 			const welcome = welcome_email
 				? await tasks.prepare(sendEmail, { recipient: email, subject: "Welcome", body: `Welcome${name ? `, ${name}` : ""}!` })
@@ -94,7 +94,8 @@ export const users = createRouter()
 			},
 		}),
 		async (c) => {
-			const row = await c.var.ctx.db
+			const { db } = c.get("ctx");
+			const row = await db
 				.select()
 				.from(usersTable)
 				.where(eq(usersTable.id, c.req.valid("param").id))

@@ -132,7 +132,7 @@ workflows.openapi(
 				? { chain: stepsOf(body.chain, "chain") }
 				: { group: stepsOf(body.group, "group"), callback: body.then && stepsOf([body.then], "then")[0] };
 		const options = enqueueOptions(c.req.valid("header"), { delay_seconds: body.delay_seconds, eta: body.eta });
-		return workflowAccepted(c, await c.var.ctx.tasks.enqueueWorkflow(spec, options));
+		return workflowAccepted(c, await c.get("ctx").tasks.enqueueWorkflow(spec, options));
 	},
 );
 
@@ -149,7 +149,7 @@ workflows.openapi(
 			404: errorResponse("No such workflow"),
 		},
 	}),
-	async (c) => c.json(await c.var.ctx.tasks.workflow(c.req.valid("param").workflow_id), 200),
+	async (c) => c.json(await c.get("ctx").tasks.workflow(c.req.valid("param").workflow_id), 200),
 );
 
 workflows.openapi(
@@ -166,5 +166,5 @@ workflows.openapi(
 			409: errorResponse("Every step has started; nothing is left to revoke"),
 		},
 	}),
-	async (c) => c.json(await c.var.ctx.tasks.revokeWorkflow(c.req.valid("param").workflow_id), 200),
+	async (c) => c.json(await c.get("ctx").tasks.revokeWorkflow(c.req.valid("param").workflow_id), 200),
 );
