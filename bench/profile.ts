@@ -9,7 +9,7 @@ import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { ROOT, SEEDED_USERS, seedUsers, startHost, TOKEN } from "./host.ts";
+import { productionVar, ROOT, SEEDED_USERS, seedUsers, startHost, TOKEN } from "./host.ts";
 import type { LoadOptions } from "./load.ts";
 
 const run = promisify(execFile);
@@ -105,7 +105,8 @@ function summarize(profile: Profile) {
 }
 
 const host = await startHost("bench/worker/entry.ts", {
-	vars: { BENCH_LIMITER: "memory" },
+	// As `npm run bench` measures: at the log level production sets (LOG_LEVEL=info for development's).
+	vars: { BENCH_LIMITER: "memory", LOG_LEVEL: process.env.LOG_LEVEL ?? productionVar("LOG_LEVEL") ?? "info" },
 	inspectorPort: INSPECTOR_PORT,
 	minify: false,
 });
