@@ -78,12 +78,20 @@ const parameter = `${token}=(?:${token}|"(?:[^"\\\\]|\\\\.)*")`;
 const jsonMediaType = new RegExp(`^application/(?:${token}\\+)?json(?:[ \\t]*;(?:[ \\t]*${parameter})?)*[ \\t]*$`, "i");
 const isJson = (contentType: string) => jsonMediaType.test(contentType);
 
+// Parsed synchronously: zValidator's default, safeParseAsync, runs zod's async
+// path (a promise per check) for schemas whose checks are all synchronous, as
+// every request schema here is. A schema with an asynchronous check would
+// throw here (zod's $ZodAsyncError) instead of validating.
+const validationFunction = (schema: z.ZodType, value: unknown) => schema.safeParse(value);
+type Target = "param" | "query" | "header" | "json";
+const validator = (target: Target, schema: z.ZodType) => zValidator(target, schema, validationHook, { validationFunction });
+
 /** Whether a request carries a non-empty body. One sent without any has no stream to copy and read. */
 const hasBody = async (request: Request) => request.body !== null && (await request.clone().arrayBuffer()).byteLength > 0;
 
 /** 415 for a body that is not JSON; a JSON body that may be absent is validated only when sent. */
 function jsonBody(schema: z.ZodType, required: boolean): MiddlewareHandler[] {
-	const validate = zValidator("json", schema, validationHook);
+	const validate = validator("json", schema);
 	const gate: MiddlewareHandler = async (c, next) => {
 		const contentType = c.req.header("content-type");
 		if (contentType ? !isJson(contentType) : await hasBody(c.req.raw)) {
@@ -113,10 +121,10 @@ export class ApiRouter extends Hono<AppEnv> {
 		documented.push(route);
 		const { params, query, headers, body } = route.request ?? {};
 		const validators: MiddlewareHandler[] = [
-			...(params ? [zValidator("param", params, validationHook)] : []),
+			...(params ? [validator("param", params)] : []),
 			// Strict: a misspelt filter (?stat=FAILURE) is a 400, not a list of everything.
-			...(query ? [zValidator("query", query.strict(), validationHook)] : []),
-			...(headers ? [zValidator("header", headers, validationHook)] : []),
+			...(query ? [validator("query", query.strict())] : []),
+			...(headers ? [validator("header", headers)] : []),
 			...(body ? jsonBody(body.content["application/json"].schema, body.required ?? false) : []),
 		];
 		this.on(
