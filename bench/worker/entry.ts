@@ -23,6 +23,11 @@
 // waits, and the local send_email binding needs that thread to write its .eml
 // files, so under load the two waited on each other for ever.
 //
+// Steps of a request, for bench/cpu.ts: GET /__bench/nothing answers 204 at
+//   once (workerd's HTTP handling and this entry, no Hono);
+//   POST /__bench/engine/process-user/:id and /__bench/engine/send-email
+//   enqueue through the engine's client alone, as the routes do but without the
+//   HTTP layer (Hono, authentication, validation, the limiter).
 // Probes (POST): /__bench/d1-insert (one INSERT), /__bench/queue-send (one
 // message, acked unrun), /__bench/limiter (one call to the emulated limiter),
 // /__bench/email-send (one email built and handed to send_email).
@@ -42,11 +47,12 @@ import * as z from "zod";
 import { createApp } from "../../src/app";
 import { createEngine } from "../../src/engine";
 import { expireResults, recoverStuckTasks } from "../../src/engine/builtins";
-import { concurrencyFor, mapSettled, type TaskDefinition } from "../../src/engine/define";
+import { concurrencyFor, mapSettled, type TaskDefinition, type TaskRef } from "../../src/engine/define";
 import { createScopes } from "../../src/engine/engine";
 import type { Runtime } from "../../src/engine/runtime";
-import worker, { engineOptions } from "../../src/index";
+import worker, { engine, engineOptions } from "../../src/index";
 import { createMailer } from "../../src/mail/mailer";
+import { processUserData } from "../../src/tasks/process-user-data";
 import { sendEmail } from "../../src/tasks/send-email";
 import { flowStorage } from "./flow-counter";
 import { type Counts, countedEnv, emptyCounts } from "./invocation-counts";
@@ -125,6 +131,11 @@ async function bareEnqueue(env: Env, name: string, input: unknown) {
 	return Response.json({ task_id: id }, { status: 202 });
 }
 
+async function engineEnqueue<S extends z.ZodType>(env: BenchEnv, task: TaskRef<S>, input: z.input<S>) {
+	const { id } = await engine.context(envFor(env)).tasks.enqueue(task, input);
+	return Response.json({ task_id: id }, { status: 202 });
+}
+
 async function bareConsume(messages: readonly Message<unknown>[], env: Env) {
 	const done: { id: string; name: string; payload: string; result: string }[] = [];
 	const users: number[] = [];
@@ -192,6 +203,12 @@ export default {
 				return Response.json(batches);
 			case "/__bench/calls":
 				return Response.json(calls);
+			case "/__bench/nothing":
+				return new Response(null, { status: 204 });
+			case "/__bench/engine/send-email": {
+				const { email, subject, body } = bareEmail.parse(await request.json());
+				return engineEnqueue(env, sendEmail, { recipient: email, subject, body });
+			}
 			case "/__bench/flow-storage":
 				return Response.json(flowStorage);
 			case "/__bench/finished":
@@ -231,6 +248,8 @@ export default {
 				});
 				return accepted();
 			default: {
+				const engineUser = /^\/__bench\/engine\/process-user\/(\d+)$/.exec(pathname);
+				if (engineUser) return engineEnqueue(env, processUserData, { user_id: Number(engineUser[1]) });
 				const bareUser = /^\/__bench\/bare\/process-user\/(\d+)$/.exec(pathname);
 				if (bareUser) return bareEnqueue(env, BARE_USER, { user_id: Number(bareUser[1]) });
 				const label = env.BENCH_COUNT_D1 === "1" ? request.headers.get(COUNT_HEADER) : null;
