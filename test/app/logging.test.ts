@@ -111,4 +111,32 @@ describe("logs", () => {
 		expect(res.headers.get("Strict-Transport-Security")).toContain("max-age");
 		expect(res.headers.get("Access-Control-Allow-Origin")).toBeNull();
 	});
+
+	// OWASP's REST Security Cheat Sheet's set on the API; the HTML-only ones on the dashboard's pages.
+	const API_HEADERS = {
+		"Strict-Transport-Security": "max-age=15552000; includeSubDomains",
+		"X-Content-Type-Options": "nosniff",
+		"X-Frame-Options": "SAMEORIGIN",
+		"Referrer-Policy": "no-referrer",
+		"Cross-Origin-Resource-Policy": "same-origin",
+	};
+	const headersOf = (res: Response, names: string[]) => Object.fromEntries(names.map((name) => [name, res.headers.get(name)]));
+
+	it.each([
+		["a JSON answer", "/health", {}],
+		["an error, thrown before the route ran", "/tasks", { Authorization: "" }],
+		["a static asset the Worker answers with its own Response", "/docs", {}],
+	])("puts the API's security headers on %s", async (_case, path, headers) => {
+		const res = await call(path, { headers });
+		expect(headersOf(res, Object.keys(API_HEADERS))).toEqual(API_HEADERS);
+		expect(res.headers.get("X-XSS-Protection")).toBeNull();
+	});
+
+	it("keeps the dashboard's own headers: its Content-Security-Policy, its referrer policy and the HTML-only ones", async () => {
+		const res = await call("/dashboard/login", { headers: { Authorization: "" } });
+		expect(res.headers.get("Content-Security-Policy")).toContain("default-src 'none'");
+		expect(res.headers.get("Referrer-Policy")).toBe("same-origin");
+		expect(res.headers.get("X-XSS-Protection")).toBe("0");
+		expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+	});
 });
