@@ -7,6 +7,7 @@
 // here is neither production's CPU nor alone on it, so CPU is priced per
 // millisecond instead of guessed.
 import { MAX_DELAY_SECONDS } from "../src/engine/limits.ts";
+import { ANSWER_MS } from "./drive.ts";
 import { type Host, seedUsers, startHost, TOKEN } from "./host.ts";
 
 /** The day the prices below were read from the pages they cite. */
@@ -79,7 +80,6 @@ const total = (all: Invocation[]): Totals => {
 const minus = <T extends object>(a: T, b: T): T =>
 	Object.fromEntries(Object.entries(a).map(([key, n]) => [key, n - (b[key as keyof T] as number)])) as T;
 
-const ANSWER_MS = 10_000;
 const COUNT_HEADER = "x-bench-count";
 const RELEASE_CRON = "* * * * *";
 const RELEASE_TASK = "release_due_tasks";

@@ -16,18 +16,14 @@
 // Rounds alternate the steps; each figure is the median of its rounds.
 //   npm run bench:cpu [-- rounds [pattern]]    (BENCH_SECONDS a load, 4 by default)
 // With a pattern (a regular expression), only the steps whose names match it.
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { promisify } from "node:util";
-import type autocannon from "autocannon";
-import { type Host, productionVar, ROOT, SEEDED_USERS, seedUsers, startHost, TOKEN } from "./host.ts";
+import { CONNECTIONS, count, EMAIL, runLoad } from "./drive.ts";
+import { type Host, productionVar, SEEDED_USERS, seedUsers, startHost, TOKEN } from "./host.ts";
 import type { LoadOptions } from "./load.ts";
 
-const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.argv[2] ?? 3);
-const EMAIL = JSON.stringify({ email: "ada@example.com", subject: "Bench", body: "Hello from the benchmark." });
 const TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
 
 interface Step {
@@ -76,31 +72,23 @@ function cpuMicros(pid: number): number {
 	return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
 }
 
-async function finished(host: Host): Promise<number> {
-	const res = await fetch(new URL("/__bench/finished", host.url), { signal: AbortSignal.timeout(10_000) });
-	return ((await res.json()) as { n: number }).n;
-}
-
 async function measure(host: Host, pid: number, step: Step, expected: { tasks: number }): Promise<number> {
 	const options: LoadOptions = {
 		url: host.url.toString(),
 		route: step.route,
 		users: SEEDED_USERS,
-		connections: 32,
+		connections: CONNECTIONS,
 		seconds: SECONDS,
 		method: step.method,
 		headers: { authorization: `Bearer ${TOKEN}`, ...(step.email ? { "content-type": "application/json" } : {}) },
 		body: step.email ? EMAIL : undefined,
 	};
 	const before = cpuMicros(pid);
-	const { stdout } = await run(process.execPath, [path.join(ROOT, "bench/load.ts"), JSON.stringify(options)], {
-		maxBuffer: 64 * 1024 * 1024,
-	});
-	const result = JSON.parse(stdout) as autocannon.Result;
+	const result = await runLoad(options);
 	if (result.non2xx > 0 || result.errors > 0) throw new Error(`${step.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
 	expected.tasks += result["2xx"] * step.tasks;
 	const deadline = Date.now() + 60_000;
-	while ((await finished(host)) < expected.tasks) {
+	while ((await count(host, "/__bench/finished")) < expected.tasks) {
 		if (Date.now() > deadline) throw new Error(`${step.name}: its tasks did not finish within 60 s`);
 		await new Promise((r) => setTimeout(r, 20));
 	}
@@ -117,7 +105,7 @@ const host = await startHost("bench/worker/entry.ts", {
 try {
 	await seedUsers(host, SEEDED_USERS);
 	const pid = workerdPid();
-	const expected = { tasks: await finished(host) };
+	const expected = { tasks: await count(host, "/__bench/finished") };
 	const samples = new Map<string, number[]>(steps.map((s) => [s.name, []]));
 	for (let round = 1; round <= ROUNDS; round++) {
 		for (const step of steps) {

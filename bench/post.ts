@@ -1,10 +1,11 @@
-// Posts N enqueue requests, 32 at a time, with autocannon in this separate
+// Posts N enqueue requests, CONNECTIONS (32) at a time, with autocannon in this separate
 // process (the load generator stays off the process that hosts Miniflare), and
 // prints the task ids and when the first request went out, as JSON. Users
 // 1..<users> are processed in turn. With a prefix, the routes under it (the
 // bench entry's bare floor, /__bench/bare).
 //   node bench/post.ts <base url> <token> <process_user_data|send_email> <n> <users> [prefix]
 import autocannon from "autocannon";
+import { CONNECTIONS } from "./drive.ts";
 
 const [url, token, kind, count, seeded, prefix = ""] = process.argv.slice(2);
 const n = Number(count);
@@ -18,7 +19,7 @@ const ids: string[] = [];
 const started = Date.now();
 const result = await autocannon({
 	url,
-	connections: 32,
+	connections: CONNECTIONS,
 	amount: n,
 	headers: { authorization: `Bearer ${token}` },
 	requests: [

@@ -5,18 +5,15 @@
 // to bench/results/<route>.cpuprofile (open it in Chrome's DevTools) and
 // prints where the time went: by function (self time, and total time with its
 // callees) and by package.
-import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
+import { CONNECTIONS, EMAIL, runLoad } from "./drive.ts";
 import { productionVar, ROOT, SEEDED_USERS, seedUsers, startHost, TOKEN } from "./host.ts";
 import type { LoadOptions } from "./load.ts";
 
-const run = promisify(execFile);
 const route = process.argv[2] ?? "/send-email";
 const seconds = Number(process.argv[3] ?? 6);
 const INSPECTOR_PORT = 9239;
-const EMAIL = JSON.stringify({ email: "ada@example.com", subject: "Bench", body: "Hello from the benchmark." });
 
 interface ProfileNode {
 	id: number;
@@ -122,19 +119,16 @@ try {
 		url: host.url.toString(),
 		route,
 		users: SEEDED_USERS,
-		connections: 32,
+		connections: CONNECTIONS,
 		seconds,
 		method: route === "/health" ? "GET" : "POST",
 		headers: { authorization: `Bearer ${TOKEN}`, ...(email ? { "content-type": "application/json" } : {}) },
 		body: email ? EMAIL : undefined,
 	};
-	const { stdout } = await run(process.execPath, [path.join(ROOT, "bench/load.ts"), JSON.stringify(options)], {
-		maxBuffer: 64 * 1024 * 1024,
-	});
+	const load = await runLoad(options);
 	const { profile } = await inspector.send<{ profile: Profile }>("Profiler.stop");
 	inspector.close();
 
-	const load = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number } };
 	const file = path.join(ROOT, "bench/results", `${route.replace(/\W+/g, "-").replace(/^-|-$/g, "")}.cpuprofile`);
 	writeFileSync(file, JSON.stringify(profile));
 	const { total, functions, packages, inclusive } = summarize(profile);

@@ -8,16 +8,15 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import type autocannon from "autocannon";
 import { type CeleryRun, parseCeleryRun, sideBySide } from "./against.ts";
 import { billing } from "./billing.ts";
 import { coldStart } from "./cold-start.ts";
+import { ANSWER_MS, CONNECTIONS, count, EMAIL, runLoad, tally } from "./drive.ts";
 import { bundle, type Host, productionVar, ROOT, SEEDED_USERS, seedUsers, startHost, TOKEN } from "./host.ts";
 import type { LoadOptions } from "./load.ts";
 
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const CONNECTIONS = 32;
 // The Worker is measured with the enqueue limiter counting in memory (see
 // bench/worker/entry.ts) and logging at the level production sets: a task that
 // went well writes no line there. A variant measures development's "info".
@@ -27,8 +26,7 @@ const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/js
 
 const step = (what: string) => console.error(`... ${what}`);
 
-/** Drives one route with autocannon in its own process (bench/load.ts), so the
- * load generator does not compete with Miniflare's event loop in this one. */
+/** Drives one route with autocannon (runLoad) and says what it measured. */
 async function load(
 	host: Host,
 	name: string,
@@ -46,10 +44,7 @@ async function load(
 		headers: init.json === false ? { authorization: auth.authorization } : auth,
 		body: init.body,
 	};
-	const { stdout } = await run(process.execPath, [path.join(ROOT, "bench/load.ts"), JSON.stringify(options)], {
-		maxBuffer: 64 * 1024 * 1024,
-	});
-	const result = JSON.parse(stdout) as autocannon.Result;
+	const result = await runLoad(options);
 	const ok = result["2xx"];
 	if (init.method === "POST" && !init.probe) countEnqueued(host, ok);
 	if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
@@ -63,30 +58,6 @@ async function load(
 	step(JSON.stringify(measured));
 	return measured;
 }
-
-// Every call to the host has a deadline: a benchmark that stops answering
-// fails with a message instead of hanging.
-const ANSWER_MS = 10_000;
-
-/**
- * A count from the host's D1, asked over HTTP (see bench/worker/entry.ts for
- * why not the D1 proxy), and for the SUCCESS ones when the last finished.
- */
-async function tally(
-	host: Host,
-	route: "/__bench/finished" | "/__bench/succeeded",
-	ids?: string[],
-): Promise<{ n: number; last?: number | null }> {
-	const res = await fetch(new URL(route, host.url), {
-		method: ids ? "POST" : "GET",
-		...(ids ? { body: JSON.stringify(ids) } : {}),
-		signal: AbortSignal.timeout(ANSWER_MS),
-	});
-	if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
-	return (await res.json()) as { n: number; last?: number | null };
-}
-
-const count = async (...args: Parameters<typeof tally>) => (await tally(...args)).n;
 
 async function waitFor(what: string, done: () => Promise<boolean>, timeoutMs: number) {
 	const deadline = Date.now() + timeoutMs;
@@ -133,7 +104,7 @@ async function waitForCount(current: () => Promise<number>, target: number) {
 
 /**
  * N tasks, first POST to last SUCCESS (read from D1). The POSTs come from
- * autocannon in its own process (bench/post.ts), 32 at a time.
+ * autocannon in its own process (bench/post.ts), CONNECTIONS at a time.
  */
 async function drain(host: Host, kind: "process_user_data" | "send_email", n: number, prefix = "") {
 	await idle(host);
@@ -292,7 +263,6 @@ const version = (pkg: string) =>
 	JSON.parse(readFileSync(path.join(ROOT, "node_modules", pkg, "package.json"), "utf8")).version as string;
 
 const ENTRY = "bench/worker/entry.ts";
-const EMAIL = JSON.stringify({ email: "ada@example.com", subject: "Bench", body: "Hello from the benchmark." });
 
 const BARE = "/__bench/bare";
 
