@@ -48,8 +48,9 @@ const configured = oncePer((tokens: readonly string[]) =>
  * compared, each with timingSafeEqual, so timing says nothing about which
  * matched or how much of one did. A token of another length is not compared
  * (the presented one is compared with itself instead, as Cloudflare's
- * timingSafeEqual example does): timing can tell only whether some token has
- * the presented length, and tokens are long random strings of a common length.
+ * timingSafeEqual example does): timing can tell only whether some configured
+ * token has the presented length, which says little of a random token of at
+ * least 16 characters (the config's minimum).
  */
 async function matchToken(presented: string, tokens: readonly string[]): Promise<string | undefined> {
 	const bytes = encoder.encode(presented);
