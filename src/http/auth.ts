@@ -49,8 +49,8 @@ const configured = oncePer((tokens: readonly string[]) =>
  * matched or how much of one did. A token of another length is not compared
  * (the presented one is compared with itself instead, as Cloudflare's
  * timingSafeEqual example does): timing can tell only whether some configured
- * token has the presented length, which says little of a random token of at
- * least 16 characters (the config's minimum).
+ * token has the presented length, which says little of a long random token
+ * (config.ts sets the least length).
  */
 async function matchToken(presented: string, tokens: readonly string[]): Promise<string | undefined> {
 	const bytes = encoder.encode(presented);
