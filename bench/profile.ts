@@ -62,16 +62,29 @@ async function inspect(port: number) {
  * own and its callees', counted once however deep it recurses), in ms,
  * largest first. Total time is what shows a cost paid in native code, such as
  * console.log's, under the function that asked for it.
+ *
+ * Each sample counts as one sampling interval (the median gap between
+ * samples). The profiler samples this isolate only while workerd's thread is
+ * in it: while the thread serves Miniflare's entry Worker, the D1 and queue
+ * objects (each an isolate of its own) or its own I/O, no sample is taken,
+ * and the next one comes after a gap of up to hundreds of ms. Weighing a
+ * sample by the gap before it (or after it, as DevTools does) would put that
+ * time on whichever frame happened to be sampled next to the gap; it is
+ * reported apart instead, as time outside the isolate. Percentages are of
+ * the isolate's busy time: its samples less those taken while it was idle.
  */
 function summarize(profile: Profile) {
 	const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 	const parentOf = new Map<number, number>();
 	for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+	const gaps = profile.timeDeltas.toSorted((a, b) => a - b);
+	const interval = (gaps[gaps.length >> 1] ?? 0) / 1000;
 	const self = new Map<number, number>();
-	profile.samples.forEach((id, i) => {
-		self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-	});
+	for (const id of profile.samples) self.set(id, (self.get(id) ?? 0) + interval);
 	const total = (profile.endTime - profile.startTime) / 1000;
+	const sampled = profile.samples.length * interval;
+	const idle = [...self].filter(([id]) => byId.get(id)?.callFrame.functionName === "(idle)").reduce((sum, [, ms]) => sum + ms, 0);
+	const busy = sampled - idle;
 	const nameOf = (id: number) => {
 		const { functionName, url, lineNumber } = byId.get(id)?.callFrame ?? { functionName: "?", url: "", lineNumber: 0 };
 		const where = url ? `${path.basename(url)}:${lineNumber + 1}` : "";
@@ -82,6 +95,7 @@ function summarize(profile: Profile) {
 	const inclusive = new Map<string, number>();
 	for (const [id, ms] of self) {
 		const { name, url, functionName } = nameOf(id);
+		if (functionName === "(idle)") continue;
 		byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
 		const pkg = url ? (/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? "edge-tasks") : functionName;
 		byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + ms);
@@ -97,8 +111,15 @@ function summarize(profile: Profile) {
 		[...m]
 			.sort((a, b) => b[1] - a[1])
 			.slice(0, n)
-			.map(([name, ms]) => `${ms.toFixed(0).padStart(7)} ms  ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
-	return { total, functions: top(byFunction, 30), packages: top(byPackage, 12), inclusive: top(inclusive, 30) };
+			.map(([name, ms]) => `${ms.toFixed(0).padStart(7)} ms  ${((ms / busy) * 100).toFixed(1).padStart(5)}%  ${name}`);
+	return {
+		total,
+		sampled,
+		busy,
+		functions: top(byFunction, 30),
+		packages: top(byPackage, 12),
+		inclusive: top(inclusive, 30),
+	};
 }
 
 const host = await startHost("bench/worker/entry.ts", {
@@ -131,9 +152,13 @@ try {
 
 	const file = path.join(ROOT, "bench/results", `${route.replace(/\W+/g, "-").replace(/^-|-$/g, "")}.cpuprofile`);
 	writeFileSync(file, JSON.stringify(profile));
-	const { total, functions, packages, inclusive } = summarize(profile);
+	const { total, sampled, busy, functions, packages, inclusive } = summarize(profile);
 	console.log(
 		`${route}: ${Math.round(load.requests.average)} req/s, p50 ${load.latency.p50} ms, p99 ${load.latency.p99} ms; profile ${total.toFixed(0)} ms, written to ${path.relative(ROOT, file)}`,
+	);
+	const ms = (n: number) => `${n.toFixed(0)} ms`;
+	console.log(
+		`the Worker's isolate: busy ${ms(busy)}, idle ${ms(sampled - busy)}; outside it ${ms(total - sampled)} (Miniflare's entry Worker, the D1 and queue objects, workerd's I/O, waiting). Percentages below are of the busy time.`,
 	);
 	console.log("\nself time by package\n", packages.join("\n"));
 	console.log("\nself time by function\n", functions.join("\n"));
