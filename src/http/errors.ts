@@ -14,14 +14,17 @@ import { AppError, type ErrorCode } from "../errors";
 export function validationHook(
 	result: { success: true } | { success: false; error: { issues: readonly ZodIssue[] }; target: string },
 ) {
-	if (result.success) return;
-	throw new AppError(
+	if (!result.success) throw invalidRequest(result.target, result.error.issues);
+}
+
+/** The 400 for a part of the request (its param, query, header or json) that fails its schema. */
+export const invalidRequest = (target: string, issues: readonly ZodIssue[]) =>
+	new AppError(
 		400,
 		"validation_error",
-		`Invalid request ${result.target}`,
-		result.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
+		`Invalid request ${target}`,
+		issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
 	);
-}
 
 type ZodIssue = core.$ZodIssue;
 

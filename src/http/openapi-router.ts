@@ -15,7 +15,7 @@ import { HTTPException } from "hono/http-exception";
 import { Hono } from "hono/tiny";
 import * as z from "zod";
 import type { AppEnv } from "./app-env";
-import { validationHook } from "./errors";
+import { invalidRequest, validationHook } from "./errors";
 
 type Method = "get" | "post" | "delete";
 type ObjectSchema = z.ZodObject<z.ZodRawShape>;
@@ -83,8 +83,25 @@ const isJson = (contentType: string) => jsonMediaType.test(contentType);
 // every request schema here is. A schema with an asynchronous check would
 // throw here (zod's $ZodAsyncError) instead of validating.
 const validationFunction = (schema: z.ZodType, value: unknown) => schema.safeParse(value);
-type Target = "param" | "query" | "header" | "json";
+type Target = "param" | "query" | "json";
 const validator = (target: Target, schema: z.ZodType) => zValidator(target, schema, validationHook, { validationFunction });
+
+/**
+ * The declared headers, each read by its name. zValidator's header target
+ * copies every header of the request into an object first (Hono's validator
+ * does), which was the costliest step of validating an enqueue: about a tenth
+ * of the isolate's time for POST /process-user/:id. Failures go through the
+ * same hook, so they answer as every other validation error does.
+ */
+function headerValidator(schema: ObjectSchema): MiddlewareHandler {
+	const names = Object.keys(schema.shape);
+	return async (c, next) => {
+		const result = schema.safeParse(Object.fromEntries(names.map((name) => [name, c.req.header(name)])));
+		if (!result.success) throw invalidRequest("header", result.error.issues);
+		c.req.addValidatedData("header", result.data);
+		await next();
+	};
+}
 
 /** Whether a request carries a non-empty body. One sent without any has no stream to copy and read. */
 const hasBody = async (request: Request) => request.body !== null && (await request.clone().arrayBuffer()).byteLength > 0;
@@ -124,7 +141,7 @@ export class ApiRouter extends Hono<AppEnv> {
 			...(params ? [validator("param", params)] : []),
 			// Strict: a misspelt filter (?stat=FAILURE) is a 400, not a list of everything.
 			...(query ? [validator("query", query.strict())] : []),
-			...(headers ? [validator("header", headers)] : []),
+			...(headers ? [headerValidator(headers)] : []),
 			...(body ? jsonBody(body.content["application/json"].schema, body.required ?? false) : []),
 		];
 		this.on(

@@ -34,6 +34,14 @@ describe("Idempotency-Key", () => {
 		expect((await second.json<{ task_id: string }>()).task_id).toBe((await first.json<{ task_id: string }>()).task_id);
 	});
 
+	it("reads the header whatever the case of its name", async () => {
+		const key = crypto.randomUUID();
+		const first = await postJson("/send-email", body, { "IDEMPOTENCY-KEY": key });
+		const second = await postJson("/send-email", body, { "idempotency-key": key });
+		expect([first.status, second.status]).toEqual([202, 200]);
+		expect((await second.json<{ task_id: string }>()).task_id).toBe((await first.json<{ task_id: string }>()).task_id);
+	});
+
 	it("answers 422 when the key is reused for a different body, writing nothing", async () => {
 		const key = crypto.randomUUID();
 		await postJson("/send-email", body, { "Idempotency-Key": key });
@@ -100,10 +108,18 @@ describe("Idempotency-Key", () => {
 		["too long", "k".repeat(256)],
 		["with a space", "two words"],
 	])("rejects a key %s with 400", async (_case, key) => {
+		const send = vi.spyOn(env.TASKS, "send");
 		const before = await rowCounts();
 		const res = await postJson("/send-email", body, { "Idempotency-Key": key });
 		expect(res.status).toBe(400);
-		expect(await res.json()).toMatchObject({ error: { code: "validation_error", details: [{ path: "idempotency-key" }] } });
+		expect(await res.json()).toMatchObject({
+			error: {
+				code: "validation_error",
+				message: "Invalid request header",
+				details: [{ path: "idempotency-key", message: "must be 1 to 255 printable ASCII characters" }],
+			},
+		});
+		expect(send).not.toHaveBeenCalled();
 		expect(await rowCounts()).toEqual(before);
 	});
 });
