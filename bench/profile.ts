@@ -158,7 +158,7 @@ try {
 	);
 	const ms = (n: number) => `${n.toFixed(0)} ms`;
 	console.log(
-		`the Worker's isolate: busy ${ms(busy)}, idle ${ms(sampled - busy)}; outside it ${ms(total - sampled)} (Miniflare's entry Worker, the D1 and queue objects, workerd's I/O, waiting). Percentages below are of the busy time.`,
+		`the Worker's isolate: busy ${ms(busy)} (${Math.round((busy * 1000) / load["2xx"])} µs a request, with its task's consumption), idle ${ms(sampled - busy)}; outside it ${ms(total - sampled)} (Miniflare's entry Worker, the D1 and queue objects, workerd's I/O, waiting). Percentages below are of the busy time.`,
 	);
 	console.log("\nself time by package\n", packages.join("\n"));
 	console.log("\nself time by function\n", functions.join("\n"));
