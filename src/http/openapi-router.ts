@@ -1,5 +1,5 @@
 // Routes described once: the description validates the request (with
-// @hono/zod-validator) and, collected, becomes the OpenAPI 3.1 document (with
+// @hono/zod-validator; headers by their names, below) and, collected, becomes the OpenAPI 3.1 document (with
 // zod's own toJSONSchema). It takes the place of @hono/zod-openapi, which
 // hands zod's whole namespace to extendZodWithOpenApi and so keeps all of
 // zod's 40 locale bundles in the Worker (261 KiB minified; see docs/performance.md's
@@ -90,8 +90,8 @@ const validator = (target: Target, schema: z.ZodType) => zValidator(target, sche
  * The declared headers, each read by its name. zValidator's header target
  * copies every header of the request into an object first (Hono's validator
  * does), which was the costliest step of validating an enqueue: about a tenth
- * of the isolate's time for POST /process-user/:id. Failures go through the
- * same hook, so they answer as every other validation error does.
+ * of the isolate's time for POST /process-user/:id. A failure throws the
+ * same 400 as the other validators' hook (invalidRequest).
  */
 function headerValidator(schema: ObjectSchema): MiddlewareHandler {
 	const names = Object.keys(schema.shape);
