@@ -1,14 +1,14 @@
 // Routes described once: the description validates the request (with
-// @hono/zod-validator; headers by their names, below) and, collected, becomes the OpenAPI 3.1 document (with
-// zod's own toJSONSchema). It takes the place of @hono/zod-openapi, which
-// hands zod's whole namespace to extendZodWithOpenApi and so keeps all of
-// zod's 40 locale bundles in the Worker (261 KiB minified; see docs/performance.md's
-// Performance section). For the same reason zod is imported as
-// `import * as z from "zod"` everywhere (Biome enforces it): esbuild can drop
-// what a namespace import does not use, but not what `import { z }` brings.
-// Schemas carry their OpenAPI details as zod metadata: `.meta({ id: "Task" })`
-// names a component, `.meta({ example })` and `.meta({ description })`
-// document a field.
+// @hono/zod-validator; headers by their names, below) and, collected, becomes
+// the OpenAPI 3.1 document (with zod's own toJSONSchema). It takes the place of
+// @hono/zod-openapi, which hands zod's whole namespace to extendZodWithOpenApi
+// and so keeps all of zod's 40 locale bundles in the Worker (261 KiB minified;
+// see docs/performance.md's Performance section). For the same reason zod is
+// imported as `import * as z from "zod"` everywhere (Biome enforces it):
+// esbuild can drop what a namespace import does not use, but not what
+// `import { z }` brings. Schemas carry their OpenAPI details as zod metadata:
+// `.meta({ id: "Task" })` names a component, `.meta({ example })` and
+// `.meta({ description })` document a field.
 import { zValidator } from "@hono/zod-validator";
 import type { Handler, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
