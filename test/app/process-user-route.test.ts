@@ -32,6 +32,43 @@ describe("POST /process-user/:user_id", () => {
 		expect([empty.status, delayed.status, bad.status]).toEqual([202, 202, 400]);
 	});
 
+	it("takes Content-Length: 0 as no body without reading it, as fetch() and browsers send a POST with none", async () => {
+		const clone = vi.spyOn(Request.prototype, "clone");
+		const res = await call("/process-user/44", {
+			method: "POST",
+			headers: { "content-length": "0" },
+			body: new Uint8Array(0),
+		});
+		expect(res.status).toBe(202);
+		expect(clone).not.toHaveBeenCalled();
+	});
+
+	it("refuses a body with a length and no content type (415) without reading it", async () => {
+		const clone = vi.spyOn(Request.prototype, "clone");
+		const send = vi.spyOn(env.TASKS, "send");
+		const res = await call("/process-user/44", {
+			method: "POST",
+			headers: { "content-length": "2" },
+			body: new TextEncoder().encode("{}"),
+		});
+		expect(res.status).toBe(415);
+		expect(clone).not.toHaveBeenCalled();
+		expect(send).not.toHaveBeenCalled();
+	});
+
+	it("reads a body sent without a length (chunked) to tell an empty one from a present one", async () => {
+		const stream = (text: string) =>
+			new ReadableStream({
+				start(controller) {
+					if (text) controller.enqueue(new TextEncoder().encode(text));
+					controller.close();
+				},
+			});
+		const empty = await call("/process-user/45", { method: "POST", body: stream("") });
+		const present = await call("/process-user/45", { method: "POST", body: stream("{}") });
+		expect([empty.status, present.status]).toEqual([202, 415]);
+	});
+
 	it.each(["0", "-1", "abc", "1.5", "1e3", "007", "99999999999999999999"])(
 		"rejects user_id %s with 400 and writes nothing",
 		async (id) => {
