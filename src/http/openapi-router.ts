@@ -107,8 +107,8 @@ function headerValidator(schema: ObjectSchema): MiddlewareHandler {
  * Whether a request carries a non-empty body. Its Content-Length says so when
  * it has one (workerd holds the body to it), as it does for a POST with no
  * body from fetch() or a browser: "0". Only a body sent without a length
- * (chunked) is copied and read to find out, which cost such a POST about
- * 115 µs, more than the rest of the route together.
+ * (chunked) is copied and read to find out: for a POST with Content-Length:
+ * 0 that copy cost about 45 µs, nearly a third of the rest of the route.
  */
 async function hasBody(request: Request): Promise<boolean> {
 	if (request.body === null) return false;
