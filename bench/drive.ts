@@ -17,6 +17,16 @@ export const CONNECTIONS = 32;
 /** The body of every POST /send-email a load sends. */
 export const EMAIL = JSON.stringify({ email: "ada@example.com", subject: "Bench", body: "Hello from the benchmark." });
 
+/**
+ * The body of every POST /process-user/<id> a load sends, as JSON: the Flask
+ * + Celery reference's wrk script sends this one, so both sides parse a body.
+ */
+export const PROCESS_USER = "{}";
+
+/** What a load posts to an enqueue route (ours, the engine's or the floor's), sent as JSON; nothing to any other. */
+export const bodyOf = (route: string): string | undefined =>
+	route.endsWith("/send-email") ? EMAIL : route.endsWith("/process-user/{id}") ? PROCESS_USER : undefined;
+
 // Every call to the host has a deadline: a benchmark that stops answering
 // fails with a message instead of hanging.
 export const ANSWER_MS = 10_000;

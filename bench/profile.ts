@@ -7,7 +7,7 @@
 // callees) and by package.
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { CONNECTIONS, EMAIL, runLoad } from "./drive.ts";
+import { bodyOf, CONNECTIONS, runLoad } from "./drive.ts";
 import { productionVar, ROOT, SEEDED_USERS, seedUsers, startHost, TOKEN } from "./host.ts";
 import type { LoadOptions } from "./load.ts";
 
@@ -135,7 +135,7 @@ try {
 	await inspector.send("Profiler.enable");
 	await inspector.send("Profiler.setSamplingInterval", { interval: 200 });
 	await inspector.send("Profiler.start");
-	const email = route === "/send-email";
+	const body = bodyOf(route);
 	const options: LoadOptions = {
 		url: host.url.toString(),
 		route,
@@ -143,8 +143,8 @@ try {
 		connections: CONNECTIONS,
 		seconds,
 		method: route === "/health" ? "GET" : "POST",
-		headers: { authorization: `Bearer ${TOKEN}`, ...(email ? { "content-type": "application/json" } : {}) },
-		body: email ? EMAIL : undefined,
+		headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+		body,
 	};
 	const load = await runLoad(options);
 	const { profile } = await inspector.send<{ profile: Profile }>("Profiler.stop");

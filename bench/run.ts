@@ -11,7 +11,7 @@ import { gzipSync } from "node:zlib";
 import { type CeleryRun, parseCeleryRun, sideBySide } from "./against.ts";
 import { billing } from "./billing.ts";
 import { coldStart } from "./cold-start.ts";
-import { ANSWER_MS, CONNECTIONS, count, EMAIL, runLoad, tally } from "./drive.ts";
+import { ANSWER_MS, CONNECTIONS, count, EMAIL, PROCESS_USER, runLoad, tally } from "./drive.ts";
 import { bundle, type Host, productionVar, ROOT, SEEDED_USERS, seedUsers, startHost, TOKEN } from "./host.ts";
 import type { LoadOptions } from "./load.ts";
 
@@ -135,9 +135,11 @@ async function roundTrips(host: Host, runs: number, prefix = "") {
 	const times: number[] = [];
 	for (let i = 0; i < runs; i++) {
 		const started = performance.now();
-		const res = await fetch(new URL(`${prefix}/process-user/1`, host.url), {
+		// As the reference's round trip: a JSON body, and the users in turn.
+		const res = await fetch(new URL(`${prefix}/process-user/${(i % SEEDED_USERS) + 1}`, host.url), {
 			method: "POST",
-			headers: { authorization: auth.authorization },
+			headers: auth,
+			body: PROCESS_USER,
 			signal: AbortSignal.timeout(ANSWER_MS),
 		});
 		const { task_id } = (await res.json()) as { task_id: string };
@@ -268,7 +270,7 @@ const BARE = "/__bench/bare";
 
 const ENQUEUE = {
 	sendEmail: { name: "POST /send-email", route: "/send-email", init: { body: EMAIL } },
-	processUser: { name: "POST /process-user/:id", route: "/process-user/{id}", init: { json: false } },
+	processUser: { name: "POST /process-user/:id", route: "/process-user/{id}", init: { body: PROCESS_USER } },
 } as const;
 
 /** One enqueue route under load, then until its tasks have finished; the bare floor's with `prefix`. */
