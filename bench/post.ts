@@ -1,11 +1,12 @@
-// Posts N enqueue requests, CONNECTIONS (32) at a time, with autocannon in this separate
-// process (the load generator stays off the process that hosts Miniflare), and
-// prints the task ids and when the first request went out, as JSON. Users
-// 1..<users> are processed in turn. With a prefix, the routes under it (the
-// bench entry's bare floor, /__bench/bare).
+// Posts N enqueue requests, CONNECTIONS (32) at a time, with autocannon in
+// this separate process (the load generator stays off the process that hosts
+// Miniflare), and prints the task ids and when the first request went out, as
+// JSON. Users 1..<users> are processed in turn, each POST with the
+// reference's body ({}). With a prefix, the routes under it (the bench
+// entry's bare floor, /__bench/bare).
 //   node bench/post.ts <base url> <token> <process_user_data|send_email> <n> <users> [prefix]
 import autocannon from "autocannon";
-import { CONNECTIONS } from "./drive.ts";
+import { CONNECTIONS, PROCESS_USER } from "./drive.ts";
 
 const [url, token, kind, count, seeded, prefix = ""] = process.argv.slice(2);
 const n = Number(count);
@@ -27,12 +28,13 @@ const result = await autocannon({
 			method: "POST",
 			setupRequest(request) {
 				const i = next++;
+				const json = { ...request.headers, "content-type": "application/json" };
 				return kind === "process_user_data"
-					? { ...request, path: `${prefix}/process-user/${(i % users) + 1}` }
+					? { ...request, path: `${prefix}/process-user/${(i % users) + 1}`, headers: json, body: PROCESS_USER }
 					: {
 							...request,
 							path: `${prefix}/send-email`,
-							headers: { ...request.headers, "content-type": "application/json" },
+							headers: json,
 							body: JSON.stringify({ email: `user${i}@example.com`, subject: "Drain", body: "x" }),
 						};
 			},

@@ -11,7 +11,7 @@ import { gzipSync } from "node:zlib";
 import { type CeleryRun, parseCeleryRun, sideBySide } from "./against.ts";
 import { billing } from "./billing.ts";
 import { coldStart } from "./cold-start.ts";
-import { ANSWER_MS, CONNECTIONS, count, EMAIL, PROCESS_USER, runLoad, tally } from "./drive.ts";
+import { ANSWER_MS, bodyOf, CONNECTIONS, count, PROCESS_USER, runLoad, tally } from "./drive.ts";
 import { bundle, type Host, productionVar, ROOT, SEEDED_USERS, seedUsers, startHost, TOKEN } from "./host.ts";
 import type { LoadOptions } from "./load.ts";
 
@@ -31,9 +31,10 @@ async function load(
 	host: Host,
 	name: string,
 	route: string,
-	init: { method?: "GET" | "POST"; body?: string; json?: boolean; seconds?: number; probe?: boolean } = {},
+	init: { method?: "GET" | "POST"; seconds?: number; probe?: boolean } = {},
 ) {
 	step(name);
+	const body = bodyOf(route);
 	const options: LoadOptions = {
 		url: host.url.toString(),
 		route,
@@ -41,8 +42,8 @@ async function load(
 		connections: CONNECTIONS,
 		seconds: init.seconds ?? SECONDS,
 		method: init.method ?? "GET",
-		headers: init.json === false ? { authorization: auth.authorization } : auth,
-		body: init.body,
+		headers: body === undefined ? { authorization: auth.authorization } : auth,
+		body,
 	};
 	const result = await runLoad(options);
 	const ok = result["2xx"];
@@ -206,7 +207,7 @@ async function perBatchAndProbes() {
 		const [processUser, sendEmail, mixed] = (await batches()).filter((b) => b.messages === 100);
 
 		const seconds = Math.max(2, Math.round(SECONDS / 2));
-		const probe = (name: string, route: string) => load(host, name, route, { method: "POST", json: false, seconds, probe: true });
+		const probe = (name: string, route: string) => load(host, name, route, { method: "POST", seconds, probe: true });
 		const probes = [
 			await load(host, "probe: GET /health", "/health", { seconds }),
 			await probe("probe: one queue send", "/__bench/queue-send"),
@@ -269,14 +270,14 @@ const ENTRY = "bench/worker/entry.ts";
 const BARE = "/__bench/bare";
 
 const ENQUEUE = {
-	sendEmail: { name: "POST /send-email", route: "/send-email", init: { body: EMAIL } },
-	processUser: { name: "POST /process-user/:id", route: "/process-user/{id}", init: { body: PROCESS_USER } },
+	sendEmail: { name: "POST /send-email", route: "/send-email" },
+	processUser: { name: "POST /process-user/:id", route: "/process-user/{id}" },
 } as const;
 
 /** One enqueue route under load, then until its tasks have finished; the bare floor's with `prefix`. */
 async function enqueueLoad(host: Host, which: keyof typeof ENQUEUE, prefix = "") {
-	const { name, route, init } = ENQUEUE[which];
-	const measured = await load(host, prefix ? `floor: ${name}` : name, `${prefix}${route}`, { method: "POST", ...init });
+	const { name, route } = ENQUEUE[which];
+	const measured = await load(host, prefix ? `floor: ${name}` : name, `${prefix}${route}`, { method: "POST" });
 	await idle(host);
 	return measured;
 }
